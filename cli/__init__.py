@@ -1,0 +1,1 @@
+"""The ``fastnn`` command line (click).  Parses, calls :mod:`fastnn`, prints."""

@@ -1,0 +1,255 @@
+"""``fastnn`` command group: train, predict, evaluate, datasets, ...
+
+Results go to stdout, progress and warnings to stderr.  A user mistake
+(bad option, bad file, diverged training) is one line on stderr and a
+non-zero exit status, never a traceback.  Numba-heavy modules are imported
+inside the command bodies so ``--help`` is instant.
+"""
+import contextlib
+import os
+import sys
+import time
+import warnings
+
+import click
+
+from .options import network_options
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Turn fastnn's user-facing errors into click's one-line errors."""
+    from fastnn.exceptions import FastnnError
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _show_warning
+        try:
+            yield
+        except FastnnError as e:
+            raise click.ClickException(str(e)) from None
+        except MemoryError:
+            raise click.ClickException("out of memory: use a smaller batch size, smaller "
+                                       "layers or less data") from None
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"warning: {message}", err=True)
+
+
+def load_data(data, dataset, target, seed=0):
+    """A Table from a file path or a bundled dataset name (exactly one)."""
+    import fastnn
+    if (data is None) == (dataset is None):
+        raise click.UsageError("give a DATA file or --dataset NAME (one of them)")
+    if dataset is not None:
+        if dataset not in fastnn.dataset_names():
+            raise click.BadParameter(f"no dataset {dataset!r}; choose from "
+                                     f"{', '.join(fastnn.dataset_names())}",
+                                     param_hint="--dataset")
+        if target is not None:
+            raise click.UsageError("--target applies to a DATA file, not to --dataset")
+        return fastnn.load_dataset(dataset, seed=seed), dataset
+    return fastnn.read_table(data, target=target), os.path.splitext(os.path.basename(data))[0]
+
+
+@click.group(context_settings=dict(help_option_names=["-h", "--help"]))
+@click.version_option(package_name="fastnn", prog_name="fastnn")
+def fastnn():
+    """Train dense neural networks on the CPU, fast, and see why they fail."""
+
+
+def _progress(n_epochs, quiet):
+    """Callback printing one line per epoch (at most ~100 lines) on stderr."""
+    every = max(1, n_epochs // 100)
+
+    def show(rec):
+        if rec.get("event") == "recovered":
+            click.echo(f"recovered: epoch {rec['epoch']} loss {rec['loss']:.4g}; rolled back "
+                       f"to the last good weights, learning rate now {rec['new_lr']:g}",
+                       err=True)
+            return
+        e = rec["epoch"]
+        if quiet or (e % every and e != n_epochs and e != 1):
+            return
+        line = f"epoch {e:>{len(str(n_epochs))}}/{n_epochs}  loss {rec['loss']:.4f}"
+        if rec["val_loss"] is not None:
+            line += (f"  val_loss {rec['val_loss']:.4f}"
+                     f"  val_{rec['metric_name']} {rec['val_metric']:.4f}")
+        click.echo(line + f"  {rec['time']:.1f}s", err=True)
+    return show
+
+
+def build_and_fit(table, p, callback=None, diagnostics=True):
+    """MLP from CLI options p, fitted on table; returns the model."""
+    from fastnn import MLP
+    model = MLP(hidden=p["hidden"], activation=p["activation"], task=p["task"], init=p["init"],
+                standardize=p["standardize"], dtype=p["dtype"], seed=p["seed"])
+    patience = p["patience"] or None
+    if p["val_split"] == 0:
+        patience = None
+    model.fit(table.X, table.y, epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
+              optimizer=p["optimizer"], momentum=p["momentum"], nesterov=p["nesterov"],
+              clip_norm=p["clip_norm"], l2=p["l2"], validation_split=p["val_split"], patience=patience,
+              recover=p["recover"], diagnostics=diagnostics,
+              feature_names=table.feature_names, callback=callback)
+    model.target_name_ = table.target
+    return model
+
+
+def _summary(model, table, name, wall):
+    """The end-of-training report, on stdout."""
+    h = model.history_
+    sizes = "-".join(map(str, model.net_.sizes))
+    n_train = model.samples_seen_ // max(model.n_epochs_, 1)
+    n_val = len(table.X) - n_train
+    click.echo(f"trained {sizes} ({model.activation} hidden, {model.task_}, {model.loss_}, "
+               f"{model.net_.dtype}) on {name}: {n_train} training rows, {n_val} validation")
+    stop = " (early stopping; best weights restored)" if h["stopped_early"] else ""
+    click.echo(f"epochs run: {model.n_epochs_}{stop}")
+    Xt = table.X
+    if model.task_ == "regression":
+        line = f"final train loss {h['loss'][-1]:.4f}"
+    else:
+        line = f"final train loss {h['loss'][-1]:.4f}"
+    if h["val_metric"] and h["val_metric"][-1] is not None:
+        best = int(min(range(len(h["val_loss"])), key=lambda i: h["val_loss"][i]))
+        idx = best if h["stopped_early"] else len(h["val_loss"]) - 1
+        line += (f"; validation {h['metric_name']} {h['val_metric'][idx]:.4f}, "
+                 f"validation loss {h['val_loss'][idx]:.4f}")
+    click.echo(line)
+    if h["recoveries"]:
+        click.echo(f"recoveries from divergence: {len(h['recoveries'])} (learning rate now "
+                   f"{h['recoveries'][-1]['new_lr']:g})")
+    rate = model.samples_seen_ / wall if wall > 0 else float("inf")
+    click.echo(f"wall time {wall:.2f} s, {rate:,.0f} samples/s")
+
+
+@fastnn.command()
+@click.argument("data", required=False, type=click.Path(exists=True, dir_okay=False))
+@network_options
+@click.option("--out", "-O", "out", type=click.Path(dir_okay=False),
+              help="Where to save the model [default: NAME.fnn.npz in the current folder].")
+@click.option("--quiet", "-q", is_flag=True, help="No per-epoch progress.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Save loss curves and a gradient-norm heat map as PNG (needs matplotlib).")
+def train(data, dataset, target, out, quiet, plot, **p):
+    """Train a network on DATA (CSV with a header, or .npz with X and y) or --dataset NAME."""
+    with user_errors():
+        table, name = load_data(data, dataset, target, p["seed"])
+        path = out or f"{name}.fnn.npz"
+        _check_writable(path)
+        if plot:
+            from fastnn.plotting import require_matplotlib
+            require_matplotlib()
+        t0 = time.perf_counter()
+        model = build_and_fit(table, p, _progress(p["epochs"], quiet))
+        _summary(model, table, name, time.perf_counter() - t0)
+        existed = os.path.exists(path)
+        path = model.save(path)
+        if plot:
+            from fastnn.plotting import plot_history
+            plot_history(model.history_, plot)
+            click.echo(f"plot saved to {plot}")
+        click.echo(f"model saved to {path}" + (" (replaced the previous file)" if existed else ""))
+
+
+def _check_writable(path):
+    """Fail before training, not after, when the output cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise click.BadParameter(f"folder {folder} does not exist", param_hint="--out")
+    if not os.access(folder, os.W_OK):
+        raise click.BadParameter(f"folder {folder} is not writable", param_hint="--out")
+    if os.path.isdir(path):
+        raise click.BadParameter(f"{path} is a folder", param_hint="--out")
+
+
+def _load_model(path):
+    import fastnn
+    return fastnn.load(path)
+
+
+@fastnn.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "-O", type=click.Path(dir_okay=False), default=None,
+              help="Write the CSV here instead of stdout.")
+@click.option("--proba", is_flag=True, help="Add one probability column per class.")
+def predict(model_path, data, out, proba):
+    """Predict with MODEL for every row of DATA; writes CSV (prediction first)."""
+    import numpy as np
+    import fastnn
+    with user_errors():
+        model = _load_model(model_path)
+        table = fastnn.read_table(data, features=model.feature_names_in_, require_target=False)
+        if proba and model.task_ == "regression":
+            raise click.UsageError("--proba is for classification models; this one does "
+                                   "regression")
+        logits = model.decision_function(table.X)
+        pred = model._predict_from_logits(logits)
+        header = ["prediction"]
+        cols = [np.asarray(pred).reshape(len(pred), -1)[:, 0]]
+        if proba:
+            P = model._proba_from_logits(logits)
+            header += [f"proba_{c}" for c in model.classes_]
+            cols += [P[:, k] for k in range(P.shape[1])]
+        _write_csv(out, header, cols, regression=model.task_ == "regression")
+        if out:
+            click.echo(f"{len(pred)} predictions written to {out}", err=True)
+
+
+def _write_csv(out, header, cols, regression):
+    import csv
+    f = open(out, "w", newline="") if out else sys.stdout
+    try:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        first = cols[0]
+        for i in range(len(first)):
+            p = first[i]
+            cell = repr(float(p)) if regression else (p.item() if hasattr(p, "item") else p)
+            if isinstance(cell, float) and not regression and cell.is_integer():
+                cell = int(cell)
+            w.writerow([cell] + [f"{c[i]:.6g}" for c in cols[1:]])
+    finally:
+        if out:
+            f.close()
+
+
+@fastnn.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--target", "-t", metavar="COL",
+              help="Target column [default: the one the model was trained on, else the last].")
+def evaluate(model_path, data, target):
+    """Score MODEL on DATA: loss and accuracy, or loss, RMSE and R^2."""
+    import fastnn
+    with user_errors():
+        model = _load_model(model_path)
+        target = target or getattr(model, "target_name_", None)
+        if target is not None and target in model.feature_names_in_:
+            raise click.BadParameter(f"{target!r} is one of the model's input features",
+                                     param_hint="--target")
+        table = fastnn.read_table(data, target=target, features=model.feature_names_in_)
+        if table.y is None:
+            raise click.UsageError(f"{data}: no target column {target!r}; name it with --target")
+        r = model.evaluate(table.X, table.y)
+        click.echo(f"rows {r['n']}")
+        for k in ("loss", "accuracy", "rmse", "r2"):
+            if k in r:
+                click.echo(f"{k} {r[k]:.4f}")
+
+
+@fastnn.command()
+def datasets():
+    """List the bundled and generated datasets."""
+    import fastnn
+    rows = fastnn.describe_datasets()
+    click.echo(f"{'name':<14}{'rows':>6}{'features':>10}  {'task':<11}{'target':<13}description")
+    for r in rows:
+        click.echo(f"{r['name']:<14}{r['rows']:>6}{r['features']:>10}  {r['task']:<11}"
+                   f"{r['target']:<13}{r['description']}")
+
+
+def main():
+    fastnn(prog_name="fastnn")

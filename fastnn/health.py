@@ -1,0 +1,74 @@
+"""Training health: warnings that name the layer or feature and the remedy.
+
+Thresholds (documented in the README):
+
+* vanishing gradients: a layer's weight-gradient norm below ``VANISH_ABS``
+  (1e-8), or the first layer's norm below ``VANISH_RATIO`` (1e-4) times the
+  last layer's;
+* dead units (relu/leaky_relu): more than ``DEAD_FRACTION`` (50%) of a
+  layer's units output zero for every sample of an epoch;
+* saturation (sigmoid/tanh): more than ``SATURATED_FRACTION`` (50%) of a
+  layer's outputs have a derivative below 1% of its maximum;
+* deep sigmoid/tanh: sigmoid in 2 or more hidden layers, tanh in
+  ``DEEP_TANH`` (5) or more;
+* unscaled inputs (standardisation off): feature standard deviations that
+  differ by more than ``SCALE_RATIO`` (100x);
+* too many parameters: fewer than ``SAMPLES_PER_PARAM`` (10) training rows per
+  parameter (the common rule of thumb).
+"""
+import numpy as np
+
+VANISH_ABS = 1e-8
+VANISH_RATIO = 1e-4
+DEAD_FRACTION = 0.5
+SATURATED_FRACTION = 0.5
+DEEP_TANH = 5
+SCALE_RATIO = 100.0
+SAMPLES_PER_PARAM = 10
+
+
+def _names(names, idx, most=5):
+    shown = ", ".join(str(names[i]) for i in idx[:most])
+    return shown + (f" and {len(idx) - most} more" if len(idx) > most else "")
+
+
+def architecture_warnings(hidden, activation, n_params=None, n_samples=None):
+    """Warnings knowable before training: activation choice and size."""
+    out = []
+    depth = len(hidden)
+    if depth and activation == "identity":
+        out.append(f"identity (linear) activation in {depth} hidden layer(s): the network is "
+                   "one linear map, no more expressive than no hidden layer; use relu")
+    if (activation == "sigmoid" and depth >= 2) or (activation == "tanh" and depth >= DEEP_TANH):
+        out.append(f"{activation} in {depth} hidden layers: its derivative is at most "
+                   f"{'0.25' if activation == 'sigmoid' else '1 and small off 0'}, so gradients "
+                   "shrink layer by layer (vanishing gradients); use relu with He init")
+    if n_params is not None and n_samples is not None and n_samples < SAMPLES_PER_PARAM * n_params:
+        out.append(f"{n_params} parameters for {n_samples} training rows (fewer than "
+                   f"{SAMPLES_PER_PARAM} rows per parameter): the network may overfit; use "
+                   "fewer or narrower hidden layers, more data, or early stopping")
+    return out
+
+
+def scale_warnings(X, feature_names):
+    """Features whose standard deviations differ by more than SCALE_RATIO."""
+    sd = np.asarray(X, dtype=np.float64).std(axis=0)
+    pos = sd[sd > 0]
+    if len(pos) < 2 or pos.max() <= SCALE_RATIO * pos.min():
+        return []
+    lo = np.flatnonzero((sd > 0) & (sd * SCALE_RATIO < pos.max()))
+    hi = int(np.argmax(sd))
+    return [f"inputs are not standardised and their scales differ by "
+            f"{pos.max() / pos.min():.0f}x (std of {feature_names[hi]} is {sd[hi]:.3g}; "
+            f"{_names(feature_names, lo)} are over {SCALE_RATIO:.0f}x smaller): turn "
+            "standardisation on"]
+
+
+def setup_warnings(model, X_train_raw, X_train_used):
+    """All warnings for a model about to be trained on these rows."""
+    p = model._arch
+    out = architecture_warnings(p["hidden"], p["activation"], model.net_.n_params,
+                                len(X_train_raw))
+    if not p["standardize"]:
+        out += scale_warnings(X_train_raw, model.feature_names_in_)
+    return out

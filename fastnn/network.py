@@ -1,0 +1,200 @@
+"""The compiled network: flat parameter buffer, layout table, workspaces.
+
+This module owns every buffer the kernels touch and is the only place in
+:mod:`fastnn` that calls the training kernels.  It knows nothing about
+labels, scaling or files (that is :mod:`fastnn.model`).
+"""
+import numpy as np
+
+from kernels import train as K
+from kernels.activations import ACTIVATIONS, IDENTITY
+from kernels.dense import ROUTE_BLAS, ROUTE_LOOPS
+from kernels.losses import LOSSES
+from kernels.optim import OPTIMIZERS
+
+#: A layer goes to BLAS when one batch's matrix product has at least this
+#: many multiply-adds; below it the hand-written loops win (BLAS's fixed cost
+#: per call dominates).  Measured with ``python -m bench.routes``.
+BLAS_MIN_MACS = 4096
+
+
+def choose_route(batch, n_in, n_out):
+    """The GEMM route for a layer of this shape at this batch size."""
+    return ROUTE_BLAS if batch * n_in * n_out >= BLAS_MIN_MACS else ROUTE_LOOPS
+
+
+def init_scale(init, fan_in, fan_out):
+    """Standard deviation of the normal initialisation named ``init``.
+
+    he: variance 2/fan_in (He et al. 2015), for the ReLU family.
+    xavier: variance 1/fan_in (LeCun/Xavier "fan-in" form), for sigmoid/tanh.
+    glorot: variance 2/(fan_in + fan_out) (Glorot & Bengio 2010).
+    """
+    if init == "he":
+        return np.sqrt(2.0 / fan_in)
+    if init == "xavier":
+        return np.sqrt(1.0 / fan_in)
+    if init == "glorot":
+        return np.sqrt(2.0 / (fan_in + fan_out))
+    raise ValueError(f"unknown init {init!r}")
+
+
+class Network:
+    """Layer sizes, activations and the flat parameter buffer of an MLP.
+
+    sizes = [n_features, h1, ..., n_out]; ``hidden_act`` names the hidden
+    activation; the output layer computes logits (its activation is applied
+    by the loss, or by :meth:`predict_logits`' caller).
+    """
+
+    def __init__(self, sizes, hidden_act, dtype=np.float32, alpha=0.01):
+        self.sizes = [int(s) for s in sizes]
+        self.hidden_act = hidden_act
+        self.alpha = float(alpha)
+        self.dtype = np.dtype(dtype)
+        L = len(self.sizes) - 1
+        layout = np.zeros((L, K.N_LAYOUT), dtype=np.int64)
+        off = unit = 0
+        for l in range(L):
+            n_in, n_out = self.sizes[l], self.sizes[l + 1]
+            layout[l, K.N_IN], layout[l, K.N_OUT] = n_in, n_out
+            layout[l, K.W_OFF] = off
+            layout[l, K.B_OFF] = off + n_in * n_out
+            off += n_in * n_out + n_out
+            last = l == L - 1
+            layout[l, K.ACT] = IDENTITY if last else ACTIVATIONS[hidden_act]
+            layout[l, K.UNIT_OFF] = -1 if last else unit
+            unit += 0 if last else n_out
+        self.layout = layout
+        self.n_params = off
+        self.n_hidden_units = unit
+        self.params = np.zeros(off, dtype=self.dtype)
+
+    @property
+    def n_layers(self):
+        return self.layout.shape[0]
+
+    def W(self, l):
+        """View of layer l's weights (n_in, n_out) into the flat buffer."""
+        n_in, n_out = self.sizes[l], self.sizes[l + 1]
+        w0 = self.layout[l, K.W_OFF]
+        return self.params[w0:w0 + n_in * n_out].reshape(n_in, n_out)
+
+    def b(self, l):
+        """View of layer l's biases (n_out,) into the flat buffer."""
+        b0 = self.layout[l, K.B_OFF]
+        return self.params[b0:b0 + self.sizes[l + 1]]
+
+    def initialize(self, rng, init):
+        """Normal weights with the scale of ``init`` (output layer: xavier), zero biases."""
+        self.params[:] = 0
+        for l in range(self.n_layers):
+            fan_in, fan_out = self.sizes[l], self.sizes[l + 1]
+            rule = "xavier" if l == self.n_layers - 1 else init
+            self.W(l)[:] = rng.standard_normal((fan_in, fan_out)) * init_scale(rule, fan_in, fan_out)
+
+    # -- workspaces -----------------------------------------------------
+    def workspaces(self, bmax, routes=None):
+        """Buffers for batches of up to bmax rows: (layout, Z, A, D1, D2).
+
+        The returned layout is a copy with the workspace offsets and each
+        layer's GEMM route filled in (``routes`` forces one route for all).
+        """
+        layout = self.layout.copy()
+        widths = self.sizes[1:]
+        off = 0
+        for l, w in enumerate(widths):
+            layout[l, K.WS_OFF] = off
+            off += bmax * w
+            layout[l, K.ROUTE] = choose_route(bmax, self.sizes[l], w) if routes is None else routes
+        Z = np.empty(off, dtype=self.dtype)
+        A = np.empty(off, dtype=self.dtype)
+        dmax = bmax * max(widths)
+        return layout, Z, A, np.empty(dmax, dtype=self.dtype), np.empty(dmax, dtype=self.dtype)
+
+    def predict_logits(self, X, chunk=1024):
+        """Logits (N, n_out) for X (N, n_features) of this network's dtype."""
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        bmax = max(1, min(chunk, X.shape[0]))
+        layout, Z, A, _, _ = self.workspaces(bmax)
+        out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
+        K.predict_logits(out, X, self.params, layout, Z, A, self.alpha, bmax)
+        return out
+
+
+class Trainer:
+    """Optimizer state and workspaces for training one :class:`Network`.
+
+    Holds everything a run of :func:`kernels.train.train_epochs` needs, so
+    that consecutive calls continue the same run (step count, shuffle state).
+    """
+
+    def __init__(self, net, X, Y, *, loss, optimizer, lr, batch_size, beta1=0.9,
+                 beta2=0.999, eps=1e-8, momentum=0.0, nesterov=False, clip_norm=0.0,
+                 loss_limit=np.inf, diagnostics=False, shuffle=True, seed=0, routes=None,
+                 l2=0.0):
+        self.net = net
+        dt = net.dtype
+        self.X = np.ascontiguousarray(X, dtype=dt)
+        self.Y = np.ascontiguousarray(Y, dtype=dt).reshape(len(self.X), -1)
+        n = len(self.X)
+        self.batch = bmax = int(min(batch_size, n))
+        self.grads = np.zeros(net.n_params, dtype=dt)
+        self.opt_a = np.zeros(net.n_params, dtype=dt)
+        self.opt_b = np.zeros(net.n_params, dtype=dt)
+        self.perm = np.arange(n, dtype=np.int64)
+        self.rng = np.array([np.uint64(seed) * np.uint64(0x2545F4914F6CDD1D) + np.uint64(1)],
+                            dtype=np.uint64)
+        self.layout, self.Z, self.A, self.D1, self.D2 = net.workspaces(bmax, routes)
+        self.xb = np.empty(bmax * net.sizes[0], dtype=dt)
+        self.yb = np.empty(bmax * net.sizes[-1], dtype=dt)
+        self.hp = np.zeros(K.N_HP, dtype=np.float64)
+        self.hp[[K.LR, K.BETA1, K.BETA2, K.EPS, K.MOMENTUM, K.NESTEROV, K.CLIP, K.ALPHA,
+                 K.LOSS_LIMIT, K.L2]] = [lr, beta1, beta2, eps, momentum, float(nesterov),
+                                         clip_norm or 0.0, net.alpha, loss_limit, l2]
+        self.ip = np.zeros(K.N_IP, dtype=np.int64)
+        self.ip[[K.OPT, K.LOSS, K.BATCH, K.DIAG, K.STEP, K.SHUFFLE]] = [
+            OPTIMIZERS[optimizer], LOSSES[loss], bmax, int(diagnostics), 0, int(shuffle)]
+
+    @property
+    def lr(self):
+        return self.hp[K.LR]
+
+    @lr.setter
+    def lr(self, value):
+        self.hp[K.LR] = value
+
+    @property
+    def loss_limit(self):
+        return self.hp[K.LOSS_LIMIT]
+
+    @loss_limit.setter
+    def loss_limit(self, value):
+        self.hp[K.LOSS_LIMIT] = value
+
+    def state(self):
+        """A copy of everything an update changes (for rollback)."""
+        return (self.net.params.copy(), self.opt_a.copy(), self.opt_b.copy(), self.ip[K.STEP])
+
+    def restore(self, state):
+        params, a, b, step = state
+        self.net.params[:] = params
+        self.opt_a[:] = a
+        self.opt_b[:] = b
+        self.ip[K.STEP] = step
+
+    def run(self, n_epochs=1):
+        """Train n_epochs epochs in one compiled call.
+
+        Returns (epochs completed, epoch_out, layer_out, alive) with the
+        arrays of :func:`kernels.train.train_epochs`, one row per epoch run.
+        """
+        net = self.net
+        epoch_out = np.zeros((n_epochs, K.N_EPOCH_OUT))
+        layer_out = np.zeros((n_epochs, net.n_layers, K.N_LAYER_OUT))
+        alive = np.zeros((n_epochs, max(net.n_hidden_units, 1)), dtype=np.uint8)
+        done = K.train_epochs(net.params, self.grads, self.opt_a, self.opt_b, self.X, self.Y,
+                              self.perm, self.rng, self.layout, self.hp, self.ip, self.Z,
+                              self.A, self.D1, self.D2, self.xb, self.yb, epoch_out,
+                              layer_out, alive, n_epochs)
+        return done, epoch_out, layer_out, alive

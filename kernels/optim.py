@@ -1,0 +1,100 @@
+"""Optimizer updates over the flat parameter buffer, and gradient clipping.
+
+params, grads and the optimizer state (vel; m, v) are 1-D buffers of equal
+length: one loop updates the whole network.  Formulas (as in PyTorch's
+``torch.optim.SGD`` and Kingma & Ba 2015, Algorithm 1):
+
+SGD with momentum mu:   vel = mu*vel + g;  step = g + mu*vel (Nesterov) or vel
+                        params -= lr * step          (mu = 0: plain SGD)
+Adam at step t >= 1:    m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2
+                        params -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+"""
+import math
+
+from numba import njit
+
+from .config import JIT
+
+SGD, ADAM = range(2)
+OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
+
+
+@njit(**JIT)
+def sgd_update(params, vel, grads, lr, momentum, nesterov):
+    """One SGD step; params and vel updated in place."""
+    n = params.shape[0]
+    as_t = params.dtype.type  # keep the loop in the buffer's precision
+    lr_t = as_t(lr)
+    mu = as_t(momentum)
+    if momentum == 0.0:
+        for i in range(n):
+            params[i] -= lr_t * grads[i]
+        return
+    for i in range(n):
+        vi = mu * vel[i] + grads[i]
+        vel[i] = vi
+        if nesterov:
+            params[i] -= lr_t * (grads[i] + mu * vi)
+        else:
+            params[i] -= lr_t * vi
+
+
+@njit(**JIT)
+def adam_update(params, m, v, grads, lr, beta1, beta2, eps, t):
+    """One Adam step number t (1-based); params, m, v updated in place."""
+    n = params.shape[0]
+    c1 = 1.0 / (1.0 - beta1 ** t)
+    c2 = 1.0 / (1.0 - beta2 ** t)
+    # lr * mhat / (sqrt(vhat) + eps) = step * m / (sqrt(v) + eps * sqrt(1-b2^t))
+    # The bias corrections are computed in float64, the loop in the buffer's precision.
+    as_t = params.dtype.type
+    step = as_t(lr * c1 * math.sqrt(1.0 / c2))
+    eps_hat = as_t(eps * math.sqrt(1.0 / c2))
+    b1, b2 = as_t(beta1), as_t(beta2)
+    ob1, ob2 = as_t(1.0 - beta1), as_t(1.0 - beta2)
+    for i in range(n):
+        g = grads[i]
+        mi = b1 * m[i] + ob1 * g
+        vi = b2 * v[i] + ob2 * g * g
+        m[i] = mi
+        v[i] = vi
+        params[i] -= step * mi / (math.sqrt(vi) + eps_hat)
+
+
+@njit(**JIT)
+def sum_squares(x):
+    """Sum of x**2 over a 1-D buffer, accumulated in float64."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += float(x[i]) * float(x[i])
+    return s
+
+
+@njit(**JIT)
+def scale_(x, factor):
+    """x *= factor over a 1-D buffer, in place."""
+    f = x.dtype.type(factor)
+    for i in range(x.shape[0]):
+        x[i] *= f
+
+
+@njit(**JIT)
+def add_scaled_(x, y, factor):
+    """x += factor * y over 1-D buffers, in place (L2 penalty: grads += l2 * W)."""
+    f = x.dtype.type(factor)
+    for i in range(x.shape[0]):
+        x[i] += f * y[i]
+
+
+@njit(**JIT)
+def clip_by_global_norm(grads, max_norm, norm):
+    """Rescale grads so their global L2 norm is at most max_norm.
+
+    ``norm`` is the norm already computed by the caller (sqrt of the summed
+    per-layer squares).  Returns True when clipping fired.  max_norm <= 0
+    disables clipping.
+    """
+    if max_norm > 0.0 and norm > max_norm:
+        scale_(grads, max_norm / (norm + 1e-12))
+        return True
+    return False

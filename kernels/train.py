@@ -1,0 +1,204 @@
+"""Whole-epoch training and batched inference, each in one compiled call.
+
+A network of L dense layers is described by ``layout``, an int64 array
+(L, N_LAYOUT) with one row per layer (columns below); its parameters live in
+one flat buffer ``params`` where layer l's W is
+``params[W_OFF : W_OFF + n_in*n_out].reshape(n_in, n_out)`` and b follows at
+``B_OFF``.  ``grads`` and the optimizer state ``opt_a``/``opt_b`` (SGD:
+velocity/unused; Adam: m/v) have the same length.
+
+Workspaces are flat buffers sized for the largest batch ``Bmax``: ``Z`` and
+``A`` hold every layer's pre-activation and activation (layer l at row offset
+``WS_OFF``), ``D1``/``D2`` are the ping-pong error buffers, ``xb``/``yb`` the
+gathered batch.  Nothing is allocated per batch.
+
+The output layer's activation column must be IDENTITY during training: the
+loss kernel consumes logits and returns p - y directly.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .activations import IDENTITY, activation_backward, activation_forward, activation_stats
+from .config import JIT
+from .dense import dense_backward, dense_forward
+from .losses import loss_forward
+from .optim import ADAM, adam_update, add_scaled_, clip_by_global_norm, sgd_update, sum_squares
+from .rng import shuffle_
+
+# layout columns
+N_IN, N_OUT, W_OFF, B_OFF, ACT, ROUTE, WS_OFF, UNIT_OFF = range(8)
+N_LAYOUT = 8
+
+# hp (float64) entries
+LR, BETA1, BETA2, EPS, MOMENTUM, NESTEROV, CLIP, ALPHA, LOSS_LIMIT, L2 = range(10)
+N_HP = 10
+
+# ip (int64) entries; STEP is read and advanced by train_epochs
+OPT, LOSS, BATCH, DIAG, STEP, SHUFFLE = range(6)
+N_IP = 6
+
+# per-epoch results, epoch_out (n_epochs, N_EPOCH_OUT)
+E_LOSS_SUM, E_SEEN, E_STEPS, E_CLIPPED, E_DIVERGED, E_BAD_LOSS = range(6)
+N_EPOCH_OUT = 6
+
+# per-epoch, per-layer results, layer_out (n_epochs, L, N_LAYER_OUT)
+L_GW2, L_GB2, L_SAT = range(3)
+N_LAYER_OUT = 3
+
+
+@njit(**JIT)
+def _view2(buf, off, rows, cols):
+    return buf[off:off + rows * cols].reshape((rows, cols))
+
+
+@njit(**JIT)
+def forward_batch(Z, A, x, params, layout, alpha, Bmax):
+    """Forward pass of one batch x (B, n_features) through every layer.
+
+    Writes each layer's z and a into Z/A; returns nothing.  The last layer's
+    logits are ``_view2(Z, layout[L-1, WS_OFF], B, n_out)``.
+    """
+    B = x.shape[0]
+    L = layout.shape[0]
+    inp = x
+    for l in range(L):
+        n_in, n_out = layout[l, N_IN], layout[l, N_OUT]
+        W = _view2(params, layout[l, W_OFF], n_in, n_out)
+        b = params[layout[l, B_OFF]:layout[l, B_OFF] + n_out]
+        z = _view2(Z, layout[l, WS_OFF], B, n_out)
+        a = _view2(A, layout[l, WS_OFF], B, n_out)
+        dense_forward(z, a, inp, W, b, layout[l, ACT], alpha, layout[l, ROUTE])
+        inp = a
+
+
+@njit(**JIT)
+def backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha):
+    """Backward pass of one batch whose output error is already in D1.
+
+    grads is overwritten with the batch-mean gradient of every layer.
+    """
+    B = x.shape[0]
+    L = layout.shape[0]
+    din, dout = D1, D2
+    for l in range(L - 1, -1, -1):
+        n_in, n_out = layout[l, N_IN], layout[l, N_OUT]
+        W = _view2(params, layout[l, W_OFF], n_in, n_out)
+        dW = _view2(grads, layout[l, W_OFF], n_in, n_out)
+        db = grads[layout[l, B_OFF]:layout[l, B_OFF] + n_out]
+        dz = _view2(din, 0, B, n_out)
+        if l < L - 1:
+            z = _view2(Z, layout[l, WS_OFF], B, n_out)
+            a = _view2(A, layout[l, WS_OFF], B, n_out)
+            activation_backward(dz, dz, a, z, layout[l, ACT], alpha)
+        if l > 0:
+            inp = _view2(A, layout[l - 1, WS_OFF], B, n_in)
+        else:
+            inp = x
+        dinp = _view2(dout, 0, B, n_in)
+        dense_backward(dinp, dW, db, dz, inp, W, layout[l, ROUTE], False, l > 0)
+        din, dout = dout, din
+
+
+@njit(**JIT)
+def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
+                 Z, A, D1, D2, xb, yb, epoch_out, layer_out, alive, n_epochs):
+    """Run up to n_epochs epochs of mini-batch training, in place.
+
+    X (N, n_features), Y (N, n_out) targets in the loss's encoding; perm (N,)
+    int64 row order, reshuffled at each epoch start when ip[SHUFFLE]; rng the
+    shuffle state.  Each step: gather batch, forward, loss and error,
+    backward, L2 penalty hp[L2] * W added to the weight gradients (not the
+    biases; the reported loss excludes the penalty), per-layer gradient norms,
+    clipping by global norm
+    (hp[CLIP] > 0), optimizer update.
+
+    Outputs, overwritten for each epoch run: epoch_out[e] (loss sum, samples
+    seen, steps, steps clipped, diverged flag, the batch loss that diverged),
+    layer_out[e, l] (summed over steps: squared norm of dW, of db, and, when
+    ip[DIAG], the count of saturated outputs), and alive[e] (hidden unit ever
+    non-zero, only when ip[DIAG]).
+
+    A batch whose mean loss is not finite or exceeds hp[LOSS_LIMIT] stops
+    training before its update is applied (diverged flag set); the function
+    returns the number of epochs completed.
+    """
+    N, n_features = X.shape
+    L = layout.shape[0]
+    n_out = layout[L - 1, N_OUT]
+    Bmax = ip[BATCH]
+    as_t = params.dtype.type
+    alpha = as_t(hp[ALPHA])
+    l2 = hp[L2]
+    diag = ip[DIAG] != 0
+    for e in range(n_epochs):
+        epoch_out[e, :] = 0.0
+        layer_out[e, :, :] = 0.0
+        if diag:
+            alive[e, :] = 0
+        if ip[SHUFFLE] != 0:
+            shuffle_(perm, rng)
+        for lo in range(0, N, Bmax):
+            B = min(Bmax, N - lo)
+            x = _view2(xb, 0, B, n_features)
+            y = _view2(yb, 0, B, n_out)
+            for r in range(B):
+                src = perm[lo + r]
+                x[r, :] = X[src, :]
+                y[r, :] = Y[src, :]
+            forward_batch(Z, A, x, params, layout, alpha, Bmax)
+            logits = _view2(Z, layout[L - 1, WS_OFF], B, n_out)
+            dz = _view2(D1, 0, B, n_out)
+            batch_loss = loss_forward(dz, logits, y, ip[LOSS], 1.0 / B, True)
+            mean_loss = batch_loss / B
+            if not math.isfinite(mean_loss) or mean_loss > hp[LOSS_LIMIT]:
+                epoch_out[e, E_DIVERGED] = 1.0
+                epoch_out[e, E_BAD_LOSS] = mean_loss
+                return e
+            epoch_out[e, E_LOSS_SUM] += batch_loss
+            epoch_out[e, E_SEEN] += B
+            epoch_out[e, E_STEPS] += 1
+            if diag:
+                for l in range(L - 1):
+                    a = _view2(A, layout[l, WS_OFF], B, layout[l, N_OUT])
+                    u0 = layout[l, UNIT_OFF]
+                    layer_out[e, l, L_SAT] += activation_stats(
+                        alive[e, u0:u0 + layout[l, N_OUT]], a, layout[l, ACT])
+            backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha)
+            total2 = 0.0
+            for l in range(L):
+                w0, b0 = layout[l, W_OFF], layout[l, B_OFF]
+                if l2 != 0.0:
+                    add_scaled_(grads[w0:b0], params[w0:b0], l2)
+                gw2 = sum_squares(grads[w0:b0])
+                gb2 = sum_squares(grads[b0:b0 + layout[l, N_OUT]])
+                total2 += gw2 + gb2
+                layer_out[e, l, L_GW2] += gw2
+                layer_out[e, l, L_GB2] += gb2
+            if clip_by_global_norm(grads, hp[CLIP], math.sqrt(total2)):
+                epoch_out[e, E_CLIPPED] += 1
+            ip[STEP] += 1
+            if ip[OPT] == ADAM:
+                adam_update(params, opt_a, opt_b, grads, hp[LR], hp[BETA1], hp[BETA2],
+                            hp[EPS], ip[STEP])
+            else:
+                sgd_update(params, opt_a, grads, hp[LR], hp[MOMENTUM], hp[NESTEROV] != 0.0)
+    return n_epochs
+
+
+@njit(**JIT)
+def predict_logits(out, X, params, layout, Z, A, alpha, Bmax):
+    """out (N, n_out) = logits of the network for every row of X (N, n_features).
+
+    Rows are processed in chunks of Bmax through the workspaces Z/A; only
+    the last layer's logits are kept.
+    """
+    N = X.shape[0]
+    L = layout.shape[0]
+    n_out = layout[L - 1, N_OUT]
+    alpha = params.dtype.type(alpha)
+    for lo in range(0, N, Bmax):
+        B = min(Bmax, N - lo)
+        forward_batch(Z, A, X[lo:lo + B], params, layout, alpha, Bmax)
+        out[lo:lo + B, :] = _view2(Z, layout[L - 1, WS_OFF], B, n_out)
