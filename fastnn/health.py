@@ -72,3 +72,56 @@ def setup_warnings(model, X_train_raw, X_train_used):
     if not p["standardize"]:
         out += scale_warnings(X_train_raw, model.feature_names_in_)
     return out
+
+
+def _layer_name(l, n_layers):
+    return "output layer" if l == n_layers - 1 else f"hidden layer {l + 1}"
+
+
+def gradient_warnings(norms_W):
+    """Vanishing-gradient warnings for one epoch's per-layer weight-gradient norms."""
+    norms = np.asarray(norms_W, dtype=np.float64)
+    L = len(norms)
+    tiny = [l for l in range(L) if norms[l] < VANISH_ABS]
+    out = []
+    if tiny:
+        names = ", ".join(str(l + 1) for l in tiny[:5]) + (" ..." if len(tiny) > 5 else "")
+        out.append(f"vanishing gradients: weight-gradient norm below {VANISH_ABS:g} in "
+                   f"{len(tiny)} layer(s) (layers {names}; first layer {norms[0]:.2e}); these "
+                   "layers barely learn: use relu hidden layers with He init")
+    elif L >= 2 and norms[-1] > 0 and norms[0] < VANISH_RATIO * norms[-1]:
+        out.append(f"vanishing gradients: first layer's gradient norm {norms[0]:.2e} is "
+                   f"{norms[0] / norms[-1]:.1e} of the last layer's ({norms[-1]:.2e}); use relu "
+                   "hidden layers with He init")
+    return out
+
+
+def unit_warnings(dead, saturated, activation):
+    """Dead-unit and saturation warnings from one epoch's per-hidden-layer fractions."""
+    out = []
+    n = len(dead) + 1
+    for l, f in enumerate(dead):
+        if f is not None and f > DEAD_FRACTION:
+            out.append(f"dead units: {f:.0%} of the {activation} units of "
+                       f"{_layer_name(l, n)} output zero for every training row; use "
+                       "leaky_relu or gelu, or a lower learning rate")
+    for l, f in enumerate(saturated):
+        if f is not None and f > SATURATED_FRACTION:
+            out.append(f"saturation: {f:.0%} of the outputs of {_layer_name(l, n)} "
+                       f"({activation}) are saturated (derivative below 1% of its maximum); "
+                       "standardise the inputs, use a smaller init, or use relu")
+    return out
+
+
+def training_warnings(history, activation):
+    """Warnings from a fit's history: at initialisation (else the first epoch)
+    and at the last epoch."""
+    if not history["epoch"]:
+        return []
+    first = history["init"]["grad_norm_W"] if history.get("init") else history["grad_norm_W"][0]
+    out = gradient_warnings(first)
+    if not out and len(history["epoch"]) > 1:
+        out = gradient_warnings(history["grad_norm_W"][-1])
+    out += unit_warnings(history["dead_fraction"][-1], history["saturated_fraction"][-1],
+                         activation)
+    return out

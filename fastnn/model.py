@@ -222,10 +222,14 @@ class MLP:
                           f"{len(Xt)} training rows; using {len(Xt)}", FastnnWarning,
                           stacklevel=2)
         from . import health
-        for msg in health.setup_warnings(self, Xt, Xt_s):
+        self.setup_warnings_ = health.setup_warnings(self, Xt, Xt_s)
+        for msg in self.setup_warnings_:
             warnings.warn(msg, FastnnWarning, stacklevel=2)
 
         self._train(Xt_s, Yt, Xv_s, Yv, codes_v, fitp, callback)
+        self.warnings_ = health.training_warnings(self.history_, self._arch["activation"])
+        for msg in self.warnings_:
+            warnings.warn(msg, FastnnWarning, stacklevel=2)
         return self
 
     def _encode_target_like(self, y):
@@ -252,6 +256,8 @@ class MLP:
         hist["recoveries"] = []
         hist["metric_name"] = "r2" if self.task_ == "regression" else "accuracy"
         hist["stopped_early"] = False
+        hist["init"] = (self._probe_init(Xt, Yt, fitp["batch_size"]) if fitp["diagnostics"]
+                        else None)
         init_loss = metrics.mean_loss(net.predict_logits(Xt), Yt, loss_code)
         best_train = init_loss if np.isfinite(init_loss) else 1.0
         best_val, best_params, since_best = np.inf, None, 0
@@ -325,33 +331,41 @@ class MLP:
         return (f"training diverged in epoch {epoch} (batch loss {what}) at learning rate "
                 f"{lr:g}: divide it by 10 and restart, or turn recovery on")
 
-    def _record(self, hist, epoch, eo, lo, alive, trainer, t0):
+    def _epoch_stats(self, eo, lo, alive, diag):
+        """Per-epoch numbers from the kernel's outputs (see kernels.train)."""
         steps = max(eo[K.E_STEPS], 1.0)
-        hist["epoch"].append(epoch)
-        hist["loss"].append(float(eo[K.E_LOSS_SUM] / max(eo[K.E_SEEN], 1.0)))
-        hist["val_loss"].append(None)
-        hist["val_metric"].append(None)
-        hist["lr"].append(float(trainer.lr))
-        hist["clipped"].append(float(eo[K.E_CLIPPED] / steps))
-        hist["grad_norm_W"].append([float(x) for x in np.sqrt(lo[:, K.L_GW2] / steps)])
-        hist["grad_norm_b"].append([float(x) for x in np.sqrt(lo[:, K.L_GB2] / steps)])
-        dead, sat = [], []
-        act = self._arch["activation"]
         seen = max(eo[K.E_SEEN], 1.0)
+        act = self._arch["activation"]
+        dead, sat = [], []
         for l in range(self.net_.n_layers - 1):
             w = self.net_.sizes[l + 1]
             u0 = self.net_.layout[l, K.UNIT_OFF]
-            if trainer.ip[K.DIAG] and act in ("relu", "leaky_relu"):
-                dead.append(float(1.0 - alive[u0:u0 + w].mean()))
-            else:
-                dead.append(None)
-            if trainer.ip[K.DIAG] and act in ("sigmoid", "tanh"):
-                sat.append(float(lo[l, K.L_SAT] / (seen * w)))
-            else:
-                sat.append(None)
-        hist["dead_fraction"].append(dead)
-        hist["saturated_fraction"].append(sat)
-        hist["time"].append(time.perf_counter() - t0)
+            relu = diag and act in ("relu", "leaky_relu")
+            dead.append(float(1.0 - alive[u0:u0 + w].mean()) if relu else None)
+            squash = diag and act in ("sigmoid", "tanh")
+            sat.append(float(lo[l, K.L_SAT] / (seen * w)) if squash else None)
+        return dict(loss=float(eo[K.E_LOSS_SUM] / seen),
+                    clipped=float(eo[K.E_CLIPPED] / steps),
+                    grad_norm_W=[float(x) for x in np.sqrt(lo[:, K.L_GW2] / steps)],
+                    grad_norm_b=[float(x) for x in np.sqrt(lo[:, K.L_GB2] / steps)],
+                    dead_fraction=dead, saturated_fraction=sat)
+
+    def _record(self, hist, epoch, eo, lo, alive, trainer, t0):
+        stats = self._epoch_stats(eo, lo, alive, bool(trainer.ip[K.DIAG]))
+        stats.update(epoch=epoch, val_loss=None, val_metric=None, lr=float(trainer.lr),
+                     time=time.perf_counter() - t0)
+        for k in PER_EPOCH:
+            hist[k].append(stats[k])
+
+    def _probe_init(self, Xt, Yt, batch_size):
+        """Gradient norms and unit statistics at initialisation: one pass over the
+        training rows at learning rate 0 (the weights are left unchanged)."""
+        keep = self.net_.params.copy()
+        probe = Trainer(self.net_, Xt, Yt, loss=self.loss_, optimizer="sgd", lr=0.0,
+                        batch_size=batch_size, diagnostics=True, shuffle=False)
+        _, eo, lo, alive = probe.run(1)
+        self.net_.params[:] = keep
+        return self._epoch_stats(eo[0], lo[0], alive[0], True)
 
     # -- predicting ------------------------------------------------------------
     def _check_fitted(self):

@@ -96,7 +96,7 @@ def backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha):
             inp = _view2(A, layout[l - 1, WS_OFF], B, n_in)
         else:
             inp = x
-        dinp = _view2(dout, 0, B, n_in)
+        dinp = _view2(dout, 0, B, n_in if l > 0 else 0)
         dense_backward(dinp, dW, db, dz, inp, W, layout[l, ROUTE], False, l > 0)
         din, dout = dout, din
 
