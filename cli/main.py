@@ -251,5 +251,64 @@ def datasets():
                    f"{r['target']:<13}{r['description']}")
 
 
+@fastnn.command(context_settings=dict(default_map=dict(epochs=5)))
+@click.argument("data", required=False, type=click.Path(exists=True, dir_okay=False))
+@network_options
+@click.option("--compare", "-c", "compare", multiple=True,
+              type=click.Choice(("identity", "sigmoid", "tanh", "relu", "leaky_relu", "gelu")),
+              help="Also diagnose the same network with this activation (its default init); "
+                   "repeatable.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Save loss curves and gradient-norm heat maps as PNG (needs matplotlib).")
+def diagnose(data, dataset, target, compare, plot, **p):
+    """Report per-layer gradient norms (at initialisation and after --epochs, default 5),
+    dead and saturated units, and health warnings."""
+    with user_errors():
+        from fastnn.diagnose import diagnose as run_diagnose, format_report
+        table, name = load_data(data, dataset, target, p["seed"])
+        if plot:
+            from fastnn.plotting import require_matplotlib
+            require_matplotlib()
+        diags = []
+        for i, act in enumerate((p["activation"],) + tuple(compare)):
+            init = p["init"] if i == 0 else "auto"
+            patience = (p["patience"] or None) if p["val_split"] > 0 else None
+            diags.append(run_diagnose(
+                table.X, table.y, hidden=p["hidden"], activation=act, init=init,
+                epochs=p["epochs"], seed=p["seed"], dtype=p["dtype"],
+                standardize=p["standardize"], batch_size=p["batch_size"], lr=p["lr"],
+                optimizer=p["optimizer"], momentum=p["momentum"], nesterov=p["nesterov"],
+                clip_norm=p["clip_norm"], l2=p["l2"], validation_split=p["val_split"],
+                patience=patience, recover=p["recover"], feature_names=table.feature_names))
+        sizes = "-".join(map(str, diags[0].model.net_.sizes))
+        click.echo(f"diagnose {name}: {sizes}, {p['epochs']} epoch(s), batch {p['batch_size']}, "
+                   f"{p['optimizer']}, {p['dtype']}, seed {p['seed']}")
+        click.echo(format_report(diags, p["epochs"]))
+        if plot:
+            from fastnn.plotting import plot_history
+            root, ext = os.path.splitext(plot)
+            for i, d in enumerate(diags):
+                path = plot if i == 0 else f"{root}-{d.model.activation}{ext or '.png'}"
+                plot_history(d.model.history_, path, title=d.label)
+                click.echo(f"plot saved to {path}")
+
+
+@fastnn.command()
+def selftest():
+    """Check the compiled kernels on this machine: gradients vs NumPy, XOR learnt."""
+    from fastnn import selftest as st
+    if not st.run(echo=click.echo):
+        raise SystemExit(1)
+
+
+@fastnn.command(context_settings=dict(ignore_unknown_options=True, allow_extra_args=True,
+                                      help_option_names=[]))
+@click.pass_context
+def bench(ctx):
+    """Run the benchmark suite (same options as `python -m bench`; try `fastnn bench --help`)."""
+    from bench.run import run
+    run(list(ctx.args))
+
+
 def main():
     fastnn(prog_name="fastnn")

@@ -14,7 +14,8 @@ INITS = ("auto", "he", "xavier", "glorot")
 
 
 class Sizes(click.ParamType):
-    """Comma-separated positive integers: '64,64' -> (64, 64); '' or 'none' -> ()."""
+    """Comma-separated positive integers: '64,64' -> (64, 64); 'WxD' repeats W D
+    times ('8x15' is fifteen layers of 8); '' or 'none' -> ()."""
     name = "SIZES"
 
     def convert(self, value, param, ctx):
@@ -24,9 +25,13 @@ class Sizes(click.ParamType):
         if text.lower() in ("", "none", "0"):
             return ()
         try:
-            sizes = tuple(int(s) for s in text.split(","))
+            sizes = []
+            for part in text.split(","):
+                w, _, d = part.strip().lower().partition("x")
+                sizes += [int(w)] * (int(d) if d else 1)
+            sizes = tuple(sizes)
         except ValueError:
-            self.fail(f"{value!r} is not a comma-separated list of integers (e.g. 64,64)",
+            self.fail(f"{value!r} is not a comma-separated list of integers (e.g. 64,64 or 8x15)",
                       param, ctx)
         if any(s <= 0 for s in sizes):
             self.fail(f"{value!r}: every width must be a positive integer", param, ctx)
