@@ -233,16 +233,28 @@ class MLP:
         return self
 
     def _encode_target_like(self, y):
+        """Encode y with the classes (or shape) learnt from the training target."""
         y = np.asarray(y)
         if self.task_ == "regression":
-            return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+            try:
+                Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+            except (TypeError, ValueError):
+                raise DataError("regression target y must be numeric") from None
+            if not np.all(np.isfinite(Y)):
+                raise DataError("target y has missing or non-finite values")
+            return Y
         return encode_classes(y, self.classes_)
 
     def _scale(self, X):
         dt = np.dtype(self._arch["dtype"] if hasattr(self, "_arch") else self.dtype)
-        if self.scaler_ is None:
-            return np.ascontiguousarray(X, dtype=dt)
-        return self.scaler_.transform(X, dt)
+        with np.errstate(over="ignore"):
+            out = (np.ascontiguousarray(X, dtype=dt) if self.scaler_ is None
+                   else self.scaler_.transform(X, dt))
+        if not np.all(np.isfinite(out)):
+            r, c = np.argwhere(~np.isfinite(out))[0]
+            raise DataError(f"X[{r}, {c}] = {X[r, c]:g} overflows {dt} after scaling "
+                            f"(largest {np.finfo(dt).max:.2g}); use dtype float64")
+        return out
 
     def _train(self, Xt, Yt, Xv, Yv, codes_v, fitp, callback):
         net = self.net_
@@ -284,9 +296,9 @@ class MLP:
                 if done:      # epochs of this chunk that completed are rolled back too
                     for key in PER_EPOCH:
                         del hist[key][-done:]
-                new_lr = trainer.lr / 10.0
+                new_lr = float(trainer.lr) / 10.0
                 hist["recoveries"].append(dict(epoch=bad_epoch, loss=float(bad_loss),
-                                               old_lr=trainer.lr, new_lr=new_lr))
+                                               old_lr=float(trainer.lr), new_lr=new_lr))
                 trainer.lr = new_lr
                 if callback is not None:
                     callback(dict(event="recovered", epoch=bad_epoch, loss=float(bad_loss),

@@ -143,8 +143,8 @@ class Trainer:
         self.opt_a = np.zeros(net.n_params, dtype=dt)
         self.opt_b = np.zeros(net.n_params, dtype=dt)
         self.perm = np.arange(n, dtype=np.int64)
-        self.rng = np.array([np.uint64(seed) * np.uint64(0x2545F4914F6CDD1D) + np.uint64(1)],
-                            dtype=np.uint64)
+        # the multiply wraps modulo 2**64 on purpose; Python ints avoid NumPy's overflow warning
+        self.rng = np.array([(int(seed) * 0x2545F4914F6CDD1D + 1) % 2**64], dtype=np.uint64)
         self.layout, self.Z, self.A, self.D1, self.D2 = net.workspaces(bmax, routes)
         self.xb = np.empty(bmax * net.sizes[0], dtype=dt)
         self.yb = np.empty(bmax * net.sizes[-1], dtype=dt)
