@@ -13,7 +13,7 @@ import warnings
 
 import click
 
-from .options import network_options
+from .options import ACTIVATIONS, network_options
 
 
 @contextlib.contextmanager
@@ -52,7 +52,21 @@ def load_data(data, dataset, target, seed=0):
     return fastnn.read_table(data, target=target), os.path.splitext(os.path.basename(data))[0]
 
 
-@click.group(context_settings=dict(help_option_names=["-h", "--help"]))
+class OneLineErrors(click.Group):
+    """A usage mistake in a subcommand is one line too (click would print the usage first)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            if e.ctx is None:
+                raise
+            err = click.ClickException(f"{e.format_message()} (see '{e.ctx.command_path} --help')")
+            err.exit_code = e.exit_code
+            raise err from None
+
+
+@click.group(cls=OneLineErrors, context_settings=dict(help_option_names=["-h", "--help"]))
 @click.version_option(package_name="fastnn", prog_name="fastnn")
 def fastnn():
     """Train dense neural networks on the CPU, fast, and see why they fail."""
@@ -255,7 +269,7 @@ def datasets():
 @click.argument("data", required=False, type=click.Path(exists=True, dir_okay=False))
 @network_options
 @click.option("--compare", "-c", "compare", multiple=True,
-              type=click.Choice(("identity", "sigmoid", "tanh", "relu", "leaky_relu", "gelu")),
+              type=click.Choice(ACTIVATIONS),
               help="Also diagnose the same network with this activation (its default init); "
                    "repeatable.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,

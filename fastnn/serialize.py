@@ -103,4 +103,5 @@ def load_model(path):
         model.y_mean_, model.y_std_ = data["y_mean"], data["y_std"]
     if meta.get("history") is not None:
         model.history_ = meta["history"]
+        model.n_epochs_ = len(model.history_["epoch"])
     return model
