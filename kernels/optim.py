@@ -11,6 +11,7 @@ Adam at step t >= 1:    m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2
 """
 import math
 
+import numpy as np
 from numba import njit
 
 from .config import JIT
@@ -66,7 +67,8 @@ def sum_squares(x):
     """Sum of x**2 over a 1-D buffer, accumulated in float64."""
     s = 0.0
     for i in range(x.shape[0]):
-        s += float(x[i]) * float(x[i])
+        xi = np.float64(x[i])       # float(x[i]) would stay float32 in Numba
+        s += xi * xi
     return s
 
 
@@ -95,6 +97,6 @@ def clip_by_global_norm(grads, max_norm, norm):
     disables clipping.
     """
     if max_norm > 0.0 and norm > max_norm:
-        scale_(grads, max_norm / (norm + 1e-12))
+        scale_(grads, max_norm / norm)
         return True
     return False
