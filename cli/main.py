@@ -27,6 +27,9 @@ def user_errors():
             yield
         except FastnnError as e:
             raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted: stopped before saving anything", err=True)
+            raise SystemExit(130) from None
         except MemoryError:
             raise click.ClickException("out of memory: use a smaller batch size, smaller "
                                        "layers or less data") from None
