@@ -76,8 +76,8 @@ def fastnn():
 
 
 def _progress(n_epochs, quiet):
-    """Callback printing one line per epoch (at most ~100 lines) on stderr."""
-    every = max(1, n_epochs // 100)
+    """Callback printing one line per epoch on stderr (every k-th past 500 epochs)."""
+    every = 1 if n_epochs <= 500 else n_epochs // 100
 
     def show(rec):
         if rec.get("event") == "recovered":
@@ -129,16 +129,20 @@ def _summary(model, table, name, wall):
     else:
         line = f"final train loss {h['loss'][-1]:.4f}"
     if h["val_metric"] and h["val_metric"][-1] is not None:
-        best = int(min(range(len(h["val_loss"])), key=lambda i: h["val_loss"][i]))
+        finite = [i for i, v in enumerate(h["val_loss"]) if v is not None and v == v]
+        best = min(finite, key=lambda i: h["val_loss"][i]) if finite else len(h["val_loss"]) - 1
         idx = best if h["stopped_early"] else len(h["val_loss"]) - 1
+        which = "best, restored" if h["stopped_early"] else "last"
         line += (f"; validation {h['metric_name']} {h['val_metric'][idx]:.4f}, "
-                 f"validation loss {h['val_loss'][idx]:.4f}")
+                 f"validation loss {h['val_loss'][idx]:.4f} (epoch {h['epoch'][idx]}, {which})")
     click.echo(line)
     if h["recoveries"]:
         click.echo(f"recoveries from divergence: {len(h['recoveries'])} (learning rate now "
                    f"{h['recoveries'][-1]['new_lr']:g})")
-    rate = model.samples_seen_ / wall if wall > 0 else float("inf")
-    click.echo(f"wall time {wall:.2f} s, {rate:,.0f} samples/s")
+    t = model.train_time_
+    rate = model.samples_seen_ / t if t > 0 else float("inf")
+    click.echo(f"wall time {wall:.2f} s (training {t:.2f} s, {rate:,.0f} samples/s; the rest "
+               "is set-up and, on a first run, compiling the kernels)")
 
 
 @fastnn.command()

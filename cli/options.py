@@ -27,8 +27,8 @@ class Sizes(click.ParamType):
         try:
             sizes = []
             for part in text.split(","):
-                w, _, d = part.strip().lower().partition("x")
-                sizes += [int(w)] * (int(d) if d else 1)
+                w, x, d = part.strip().lower().partition("x")
+                sizes += [int(w)] * (int(d) if x else 1)
             sizes = tuple(sizes)
         except ValueError:
             self.fail(f"{value!r} is not a comma-separated list of integers (e.g. 64,64 or 8x15)",
