@@ -96,31 +96,6 @@ def test_adam_first_step_is_lr_times_sign():
     assert_allclose(p[1:], -0.001 * np.sign(g[1:]), rtol=2e-5)  # |g| >= 1e-3 here
 
 
-@pytest.mark.parametrize("dt", DTYPES)
-def test_optimizers_match_torch(dt):
-    """Six steps of SGD-Nesterov and Adam equal torch.optim.SGD / torch.optim.Adam."""
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(4)
-    grads = _grads(rng, dt)
-    p0 = rng.standard_normal(N).astype(dt)
-    tdt = torch.float32 if dt == np.float32 else torch.float64
-    for name in ("sgd", "adam"):
-        tp = torch.nn.Parameter(torch.tensor(p0, dtype=tdt))
-        if name == "sgd":
-            opt = torch.optim.SGD([tp], lr=0.05, momentum=0.9, nesterov=True)
-        else:
-            opt = torch.optim.Adam([tp], lr=0.01, betas=(0.8, 0.95), eps=1e-6)
-        p, a, b = p0.copy(), np.zeros(N, dt), np.zeros(N, dt)
-        for t, g in enumerate(grads, start=1):
-            tp.grad = torch.tensor(g, dtype=tdt)
-            opt.step()
-            if name == "sgd":
-                sgd_update(p, a, g, 0.05, 0.9, True)
-            else:
-                adam_update(p, a, b, g, 0.01, 0.8, 0.95, 1e-6, t)
-        assert_allclose(p, tp.detach().numpy(), **ref.tol(dt))
-
-
 # ---------------------------------------------------------------------------
 # clipping and the small buffer kernels
 # ---------------------------------------------------------------------------
