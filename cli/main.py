@@ -52,7 +52,54 @@ def load_data(data, dataset, target, seed=0):
         if target is not None:
             raise click.UsageError("--target applies to a DATA file, not to --dataset")
         return fastnn.load_dataset(dataset, seed=seed), dataset
+    if data.lower().endswith(".npz") and target is not None:
+        raise click.UsageError("--target applies to CSV files; an .npz file holds arrays X and y")
     return fastnn.read_table(data, target=target), os.path.splitext(os.path.basename(data))[0]
+
+
+@contextlib.contextmanager
+def naming(source):
+    """Prefix a data problem found while fitting or scoring with the file it came from."""
+    from fastnn.exceptions import DataError
+    try:
+        yield
+    except DataError as e:
+        if str(e).startswith(source):
+            raise
+        raise DataError(f"{source}: {e}") from None
+
+
+def output_path(path, inputs, option="--out", suffix=None):
+    """The path that will be written (suffix appended as the writer does), checked before
+    any work: its folder exists and is writable, it is no folder, and it is none of the
+    input files (which it would destroy)."""
+    if suffix and not path.endswith(suffix):
+        path += suffix
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise click.BadParameter(f"folder {folder} does not exist", param_hint=option)
+    if not os.access(folder, os.W_OK):
+        raise click.BadParameter(f"folder {folder} is not writable", param_hint=option)
+    if os.path.isdir(path):
+        raise click.BadParameter(f"{path} is a folder", param_hint=option)
+    for src in inputs:
+        if src and os.path.exists(path) and os.path.samefile(path, src):
+            raise click.BadParameter(f"{path} is an input of this command; writing there "
+                                     "would destroy it", param_hint=option)
+    return path
+
+
+PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+
+def plot_path(path, inputs):
+    """Check --plot before training: matplotlib present, a known format, a writable place."""
+    if os.path.splitext(path)[1].lower() not in PLOT_FORMATS:
+        raise click.BadParameter(f"{path}: the plot format must be one of "
+                                 f"{', '.join(PLOT_FORMATS)}", param_hint="--plot")
+    from fastnn.plotting import require_matplotlib
+    require_matplotlib()
+    return output_path(path, inputs, "--plot")
 
 
 class OneLineErrors(click.Group):
@@ -104,11 +151,13 @@ def build_and_fit(table, p, callback=None, diagnostics=True):
     patience = p["patience"] or None
     if p["val_split"] == 0:
         patience = None
-    model.fit(table.X, table.y, epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
-              optimizer=p["optimizer"], momentum=p["momentum"], nesterov=p["nesterov"],
-              clip_norm=p["clip_norm"], l2=p["l2"], validation_split=p["val_split"], patience=patience,
-              recover=p["recover"], diagnostics=diagnostics,
-              feature_names=table.feature_names, callback=callback)
+    with naming(table.source):
+        model.fit(table.X, table.y, epochs=p["epochs"], batch_size=p["batch_size"],
+                  lr=p["lr"], optimizer=p["optimizer"], momentum=p["momentum"],
+                  nesterov=p["nesterov"], clip_norm=p["clip_norm"], l2=p["l2"],
+                  validation_split=p["val_split"], patience=patience, recover=p["recover"],
+                  diagnostics=diagnostics, feature_names=table.feature_names,
+                  callback=callback)
     model.target_name_ = table.target
     return model
 
@@ -157,11 +206,9 @@ def train(data, dataset, target, out, quiet, plot, **p):
     """Train a network on DATA (CSV with a header, or .npz with X and y) or --dataset NAME."""
     with user_errors():
         table, name = load_data(data, dataset, target, p["seed"])
-        path = out or f"{name}.fnn.npz"
-        _check_writable(path)
+        path = output_path(out or f"{name}.fnn.npz", [data], suffix=".npz")
         if plot:
-            from fastnn.plotting import require_matplotlib
-            require_matplotlib()
+            plot_path(plot, [data, path])
         t0 = time.perf_counter()
         model = build_and_fit(table, p, _progress(p["epochs"], quiet))
         _summary(model, table, name, time.perf_counter() - t0)
@@ -172,17 +219,6 @@ def train(data, dataset, target, out, quiet, plot, **p):
             plot_history(model.history_, plot)
             click.echo(f"plot saved to {plot}")
         click.echo(f"model saved to {path}" + (" (replaced the previous file)" if existed else ""))
-
-
-def _check_writable(path):
-    """Fail before training, not after, when the output cannot be written."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise click.BadParameter(f"folder {folder} does not exist", param_hint="--out")
-    if not os.access(folder, os.W_OK):
-        raise click.BadParameter(f"folder {folder} is not writable", param_hint="--out")
-    if os.path.isdir(path):
-        raise click.BadParameter(f"{path} is a folder", param_hint="--out")
 
 
 def _load_model(path):
@@ -201,12 +237,15 @@ def predict(model_path, data, out, proba):
     import numpy as np
     import fastnn
     with user_errors():
+        if out:
+            out = output_path(out, [model_path, data])
         model = _load_model(model_path)
         table = fastnn.read_table(data, features=model.feature_names_in_, require_target=False)
         if proba and model.task_ == "regression":
             raise click.UsageError("--proba is for classification models; this one does "
                                    "regression")
-        logits = model.decision_function(table.X)
+        with naming(data):
+            logits = model.decision_function(table.X)
         pred = model._predict_from_logits(logits)
         header = ["prediction"]
         cols = [np.asarray(pred).reshape(len(pred), -1)[:, 0]]
@@ -254,7 +293,8 @@ def evaluate(model_path, data, target):
         table = fastnn.read_table(data, target=target, features=model.feature_names_in_)
         if table.y is None:
             raise click.UsageError(f"{data}: no target column {target!r}; name it with --target")
-        r = model.evaluate(table.X, table.y)
+        with naming(data):
+            r = model.evaluate(table.X, table.y)
         click.echo(f"rows {r['n']}")
         for k in ("loss", "accuracy", "rmse", "r2"):
             if k in r:
@@ -288,19 +328,20 @@ def diagnose(data, dataset, target, compare, plot, **p):
         from fastnn.diagnose import diagnose as run_diagnose, format_report
         table, name = load_data(data, dataset, target, p["seed"])
         if plot:
-            from fastnn.plotting import require_matplotlib
-            require_matplotlib()
+            plot_path(plot, [data])
         diags = []
         for i, act in enumerate((p["activation"],) + tuple(compare)):
             init = p["init"] if i == 0 else "auto"
             patience = (p["patience"] or None) if p["val_split"] > 0 else None
-            diags.append(run_diagnose(
-                table.X, table.y, hidden=p["hidden"], activation=act, init=init,
-                epochs=p["epochs"], seed=p["seed"], dtype=p["dtype"],
-                standardize=p["standardize"], batch_size=p["batch_size"], lr=p["lr"],
-                optimizer=p["optimizer"], momentum=p["momentum"], nesterov=p["nesterov"],
-                clip_norm=p["clip_norm"], l2=p["l2"], validation_split=p["val_split"],
-                patience=patience, recover=p["recover"], feature_names=table.feature_names))
+            with naming(table.source):
+                diags.append(run_diagnose(
+                    table.X, table.y, hidden=p["hidden"], activation=act, init=init,
+                    epochs=p["epochs"], seed=p["seed"], dtype=p["dtype"],
+                    standardize=p["standardize"], batch_size=p["batch_size"], lr=p["lr"],
+                    optimizer=p["optimizer"], momentum=p["momentum"], nesterov=p["nesterov"],
+                    clip_norm=p["clip_norm"], l2=p["l2"], validation_split=p["val_split"],
+                    patience=patience, recover=p["recover"],
+                    feature_names=table.feature_names))
         sizes = "-".join(map(str, diags[0].model.net_.sizes))
         click.echo(f"diagnose {name}: {sizes}, {p['epochs']} epoch(s), batch {p['batch_size']}, "
                    f"{p['optimizer']}, {p['dtype']}, seed {p['seed']}")

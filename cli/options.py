@@ -10,6 +10,7 @@ import click
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "gelu")
 OPTIMIZERS = ("sgd", "adam")
 TASKS = ("auto", "binary", "multiclass", "regression")
+MAX_LAYERS = 1000
 INITS = ("auto", "he", "xavier", "glorot")
 
 
@@ -28,7 +29,13 @@ class Sizes(click.ParamType):
             sizes = []
             for part in text.split(","):
                 w, x, d = part.strip().lower().partition("x")
-                sizes += [int(w)] * (int(d) if x else 1)
+                count = int(d) if x else 1
+                if count <= 0:
+                    self.fail(f"{value!r}: the repeat count in {part.strip()!r} must be a "
+                              "positive integer", param, ctx)
+                sizes += [int(w)] * count
+                if len(sizes) > MAX_LAYERS:
+                    self.fail(f"{value!r}: at most {MAX_LAYERS} hidden layers", param, ctx)
             sizes = tuple(sizes)
         except ValueError:
             self.fail(f"{value!r} is not a comma-separated list of integers (e.g. 64,64 or 8x15)",

@@ -47,6 +47,8 @@ def parse_csv(stream, source, target=None, features=None, require_target=True):
         raise DataError(f"{source}: the file is empty (expected a header row)") from None
     except csv.Error as e:
         raise DataError(f"{source}, line 1: {e}") from None
+    if not header or not any(h.strip() for h in header):
+        raise DataError(f"{source}, line 1: empty line where the header row was expected")
     header = [h.strip() for h in header]
     seen = set()
     for i, h in enumerate(header):
@@ -67,10 +69,12 @@ def parse_csv(stream, source, target=None, features=None, require_target=True):
         if not features:
             raise DataError(f"{source}: no feature columns besides the target {target!r}")
     else:
+        if isinstance(features, str):
+            raise TypeError("features must be a list of column names, not a string")
         missing = [f for f in features if f not in seen]
         if missing:
             raise DataError(f"{source}: missing feature column(s) {', '.join(missing)} "
-                            "that the model was trained on")
+                            f"(columns: {', '.join(header)})")
     cols = [header.index(f) for f in features]
     tcol = header.index(target) if target is not None else None
     rows, ys = [], []
@@ -137,16 +141,13 @@ def read_csv(path, target=None, features=None, require_target=True):
 def read_npz(path, require_target=True, n_features=None):
     """Read arrays ``X`` (N, n_features) and ``y`` (N,) from an .npz file."""
     path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if "X" not in f:
-                raise DataError(f"{path}: no array named 'X' (found: {', '.join(f.files)})")
-            X = f["X"]
-            y = f["y"] if "y" in f else None
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (ValueError, OSError) as e:
-        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+    arrays = load_npz_arrays(path, "an .npz file with arrays X and y")
+    if "X" not in arrays:
+        raise DataError(f"{path}: no array named 'X' (found: {', '.join(arrays) or 'none'})")
+    X = arrays["X"]
+    y = arrays.get("y")
+    if y is not None and y.ndim == 0:
+        raise DataError(f"{path}: y must be a 1-D array with one value per row, got a scalar")
     if X.ndim == 1:
         X = X.reshape(-1, 1)
     if X.ndim != 2 or X.dtype.kind not in "fiub":
@@ -167,9 +168,35 @@ def read_npz(path, require_target=True, n_features=None):
     return Table(X, y, names, "y" if y is not None else None, path)
 
 
+def load_npz_arrays(path, what):
+    """Every array of an .npz file as a dict, without pickle; DataError for
+    anything that is not such a file (truncated, corrupt, a renamed .npy, ...)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if not isinstance(f, np.lib.npyio.NpzFile):
+                raise ValueError("a single array, not an .npz archive")
+            return {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file (expected {what})") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected {what}") from None
+    except ValueError as e:
+        msg = str(e)
+        if "Object arrays" in msg:
+            why = "it holds arrays of Python objects, which are not loaded for safety"
+        elif "allow_pickle" in msg:
+            why = "unrecognised content: neither a NumPy .npz archive nor a .npy array"
+        else:
+            why = msg
+        raise DataError(f"{path}: not {what} ({why})") from None
+    except Exception as e:   # zipfile.BadZipFile, EOFError, OSError, zlib errors ...
+        raise DataError(f"{path}: not {what}: the file is damaged or of another kind "
+                        f"({type(e).__name__}: {e})") from None
+
+
 def read_table(path, target=None, features=None, require_target=True):
     """A CSV or .npz file by its extension."""
-    if os.fspath(path).endswith(".npz"):
+    if os.fspath(path).lower().endswith(".npz"):
         return read_npz(path, require_target, None if features is None else len(features))
     return read_csv(path, target, features, require_target)
 

@@ -1,4 +1,5 @@
 """The user-facing model: :class:`MLP`, a scikit-learn-style estimator."""
+import os
 import time
 import warnings
 
@@ -41,6 +42,8 @@ def _as_2d_float(X, what="X"):
         raise DataError(f"{what} must be 2-D (rows, features), got shape {X.shape}")
     if X.shape[0] == 0:
         raise DataError(f"{what} has no rows")
+    if X.shape[1] == 0:
+        raise DataError(f"{what} has no feature columns")
     bad = ~np.isfinite(X)
     if bad.any():
         r, c = np.argwhere(bad)[0]
@@ -162,13 +165,21 @@ class MLP:
             fitp["momentum"] = 0.0
         X = _as_2d_float(X)
         y = np.asarray(y)
+        if y.ndim == 0 or y.dtype == object and any(v is None for v in y.ravel()):
+            raise DataError("y must be an array with one target value per row of X")
         if len(y) != len(X):
             raise DataError(f"X has {len(X)} rows but y has {len(y)}")
+        if callback is not None and not callable(callback):
+            raise ParameterError(f"parameter 'callback' must be callable, got {callback!r}")
         self.seed_ = (self._arch["seed"] if self._arch["seed"] is not None
                       else int(np.random.SeedSequence().entropy % (2**63)))
         rng = np.random.default_rng(self.seed_)
         self.task_ = self._arch["task"] if self._arch["task"] != "auto" else infer_task(y)
         self.loss_ = self._arch["loss"] or TASK_LOSS[self.task_]
+        if self.loss_ != TASK_LOSS[self.task_]:
+            raise ParameterError(f"loss {self.loss_!r} does not fit the {self.task_} task "
+                                 f"(its output layer needs {TASK_LOSS[self.task_]!r}); set "
+                                 "task= to change the task")
         codes = self._encode_target(y)
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = (list(feature_names) if feature_names is not None
@@ -184,7 +195,14 @@ class MLP:
             if Xv.shape[1] != X.shape[1]:
                 raise DataError(f"validation X has {Xv.shape[1]} columns, X has {X.shape[1]}")
             tr = np.arange(len(X))
-            codes_v = (self._encode_target_like(validation_data[1]))
+            if len(np.asarray(validation_data[1]).reshape(-1)) != len(Xv) and \
+                    self.task_ != "regression":
+                raise DataError(f"validation X has {len(Xv)} rows but validation y has "
+                                f"{len(np.asarray(validation_data[1]).reshape(-1))}")
+            codes_v = self._encode_target_like(validation_data[1])
+            if len(codes_v) != len(Xv):
+                raise DataError(f"validation X has {len(Xv)} rows but validation y has "
+                                f"{len(codes_v)}")
             Xt, codes_t = X, codes
         else:
             labels = codes if self.task_ != "regression" else None
@@ -199,17 +217,23 @@ class MLP:
 
         # scaling statistics from the training split only
         if self._arch["standardize"]:
-            self.scaler_ = Standardizer().fit(Xt)
+            self.scaler_ = Standardizer().fit(Xt, self.feature_names_in_)
         else:
             self.scaler_ = None
         if self.task_ == "regression" and self._arch["standardize"]:
-            self.y_mean_ = codes_t.mean(axis=0)
-            sd = codes_t.std(axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.y_mean_ = codes_t.mean(axis=0)
+                sd = codes_t.std(axis=0)
+            if not (np.all(np.isfinite(sd)) and np.all(np.isfinite(self.y_mean_))):
+                raise DataError("target y has values too large to standardise (largest "
+                                f"|y| {np.abs(codes_t).max():.3g}); rescale the target")
             self.y_std_ = np.where(sd > 0, sd, 1.0)
         elif self.task_ == "regression":
             self.y_mean_, self.y_std_ = np.zeros(codes_t.shape[1]), np.ones(codes_t.shape[1])
         n_out = (codes_t.shape[1] if self.task_ == "regression"
                  else 1 if self.task_ == "binary" else len(self.classes_))
+        self._check_memory([X.shape[1], *self._arch["hidden"], n_out], fitp["batch_size"],
+                           len(Xt))
         self._build(X.shape[1], n_out)
 
         dt = self.net_.dtype
@@ -232,6 +256,22 @@ class MLP:
             warnings.warn(msg, FastnnWarning, stacklevel=2)
         return self
 
+    def _check_memory(self, sizes, batch, n_rows):
+        """Refuse, before allocating, a network that cannot fit in memory."""
+        item = np.dtype(self._arch["dtype"]).itemsize
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        # params, grads, two optimizer buffers, rollback copy (3), best weights
+        need = item * (8 * n_params + 2 * min(batch, n_rows) * sum(sizes) + 2 * n_rows * sizes[0])
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return
+        if need > 0.9 * avail:
+            raise ParameterError(f"a {'-'.join(map(str, sizes))} network has {n_params:,} "
+                                 f"parameters and needs about {need / 2**30:.1f} GiB to train; "
+                                 f"only {avail / 2**30:.1f} GiB of memory is free: use "
+                                 "smaller or fewer hidden layers")
+
     def _encode_target_like(self, y):
         """Encode y with the classes (or shape) learnt from the training target."""
         y = np.asarray(y)
@@ -252,8 +292,9 @@ class MLP:
                    else self.scaler_.transform(X, dt))
         if not np.all(np.isfinite(out)):
             r, c = np.argwhere(~np.isfinite(out))[0]
+            advice = "; use dtype float64" if dt == np.float32 else ""
             raise DataError(f"X[{r}, {c}] = {X[r, c]:g} overflows {dt} after scaling "
-                            f"(largest {np.finfo(dt).max:.2g}); use dtype float64")
+                            f"(largest {np.finfo(dt).max:.2g}){advice}")
         return out
 
     def _train(self, Xt, Yt, Xv, Yv, codes_v, fitp, callback):

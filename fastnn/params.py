@@ -15,6 +15,7 @@ from .exceptions import ParameterError
 TASKS = ("auto", "binary", "multiclass", "regression")
 INITS = ("auto", "he", "xavier", "glorot")
 DTYPES = ("float32", "float64")
+MAX_LAYERS = 1000
 
 
 class Spec:
@@ -31,7 +32,7 @@ class Spec:
         if self.kind == "bool":
             return "True or False"
         if self.kind == "sizes":
-            return "a list of positive integers"
+            return f"a list of at most {MAX_LAYERS} positive integers"
         lo = "" if self.lo is None else (f"> {self.lo}" if self.lo_open else f">= {self.lo}")
         hi = "" if self.hi is None else f"<= {self.hi}"
         rng = " and ".join(x for x in (lo, hi) if x)
@@ -100,8 +101,9 @@ def check(name, value):
             sizes = tuple(value)
         except TypeError:
             raise bad() from None
-        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
-                   for s in sizes):
+        if len(sizes) > MAX_LAYERS or not all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
+                for s in sizes):
             raise bad()
         return tuple(int(s) for s in sizes)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -32,11 +32,16 @@ def plot_history(history, path, title=None):
     ax1.set_yscale("log")
     ax1.legend()
     ax1.set_title(title or "loss")
-    G = np.asarray(history["grad_norm_W"], dtype=np.float64).T
+    rows = list(history["grad_norm_W"])
+    first = epochs[0]
+    if history.get("init"):                # column 0: the gradient at initialisation
+        rows.insert(0, history["init"]["grad_norm_W"])
+        first = 0
+    G = np.asarray(rows, dtype=np.float64).T
     im = ax2.imshow(np.log10(np.maximum(G, 1e-30)), aspect="auto", origin="lower",
-                    cmap="viridis", extent=(epochs[0] - 0.5, epochs[-1] + 0.5, 0.5,
+                    cmap="viridis", extent=(first - 0.5, epochs[-1] + 0.5, 0.5,
                                             G.shape[0] + 0.5))
-    ax2.set_xlabel("epoch")
+    ax2.set_xlabel("epoch (0 = at initialisation)" if first == 0 else "epoch")
     ax2.set_ylabel("layer (1 = first)")
     ax2.set_title("log10 weight-gradient norm")
     fig.colorbar(im, ax=ax2)

@@ -8,6 +8,11 @@ from .exceptions import DataError
 MAX_AUTO_CLASSES = 20
 
 
+def plain(v):
+    """A NumPy scalar as the Python value it holds (for messages: 3, not np.int64(3))."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 class Standardizer:
     """Per-feature (x - mean) / std with statistics of the training split.
 
@@ -15,10 +20,17 @@ class Standardizer:
     division by zero; their indices are kept in ``constant_``.
     """
 
-    def fit(self, X):
+    def fit(self, X, names=None):
         X = np.asarray(X, dtype=np.float64)
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.mean_ = X.mean(axis=0)
+            std = X.std(axis=0)
+        bad = np.flatnonzero(~np.isfinite(self.mean_) | ~np.isfinite(std))
+        if len(bad):
+            c = bad[0]
+            name = names[c] if names is not None else f"column {c}"
+            raise DataError(f"feature {name}: values too large to standardise (largest "
+                            f"|value| {np.abs(X[:, c]).max():.3g}); rescale this column")
         self.constant_ = np.flatnonzero(~(std > 0))
         std[self.constant_] = 1.0
         self.std_ = std
@@ -48,7 +60,7 @@ def infer_task(y):
     else:
         n = len(np.unique(y.astype(str)))
     if n < 2:
-        raise DataError(f"target has a single value ({y[0]!r}): nothing to learn")
+        raise DataError(f"target has a single value ({plain(y[0])}): nothing to learn")
     return "binary" if n == 2 else "multiclass"
 
 
@@ -70,7 +82,7 @@ def encode_classes(y, classes):
     bad = classes[idx] != y
     if np.any(bad):
         first = y[np.flatnonzero(bad)[0]]
-        raise DataError(f"label {first!r} was not seen in training (classes: "
+        raise DataError(f"label {plain(first)!r} was not seen in training (classes: "
                         f"{', '.join(map(str, classes[:10]))})")
     return idx
 
@@ -102,6 +114,8 @@ def split_indices(n, fraction, rng, labels=None):
 
 def train_test_split(X, y, test_size=0.25, seed=0, stratify=True):
     """Split arrays into (X_train, X_test, y_train, y_test), stratified for labels."""
+    if not 0 < test_size < 1:
+        raise DataError(f"test_size must be between 0 and 1 (exclusive), got {test_size!r}")
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}")

@@ -4,6 +4,7 @@ The file holds the flat parameter buffer, the standardiser, the classes and
 a JSON document (architecture, task, feature names, history, fastnn
 version).  Loading uses ``np.load(allow_pickle=False)``.
 """
+import contextlib
 import json
 import os
 
@@ -11,7 +12,9 @@ import numpy as np
 
 from ._version import __version__
 from .exceptions import DataError
+from .io import load_npz_arrays
 from .network import Network
+from .params import validate
 from .preprocessing import Standardizer
 
 FORMAT = "fastnn-model"
@@ -51,27 +54,36 @@ def save_model(model, path):
     if model.task_ == "regression":
         arrays.update(y_mean=model.y_mean_, y_std=model.y_std_)
     tmp = path + ".tmp.npz"
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)          # never leave a half-written model behind
+    try:
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)          # never leave a half-written model behind
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise DataError(f"{path}: cannot save the model here ({e.strerror or e})") from None
     return path
 
 
 def load_model(path):
     """Read a model written by :func:`save_model`."""
-    from .model import MLP
     path = os.fspath(path)
+    data = load_npz_arrays(path, "a fastnn model file")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such model file") from None
-    except (ValueError, OSError, EOFError) as e:
-        raise DataError(f"{path}: not a fastnn model file ({e})") from None
+        return _model_from(data, path)
+    except DataError:
+        raise
+    except Exception as e:    # hand-edited or damaged metadata
+        raise DataError(f"{path}: not a valid fastnn model file ({type(e).__name__}: {e})") \
+            from None
+
+
+def _model_from(data, path):
+    from .model import MLP
     try:
         meta = json.loads(str(data["meta"]))
         if meta.get("format") != FORMAT:
             raise KeyError("format")
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError, AttributeError):
         raise DataError(f"{path}: not a fastnn model file (no fastnn metadata)") from None
     if meta["format_version"] > FORMAT_VERSION:
         raise DataError(f"{path}: written by fastnn {meta['fastnn_version']} in a newer "
@@ -99,6 +111,9 @@ def load_model(path):
     else:
         model.scaler_ = None
     model.classes_ = data.get("classes")
+    if model.task_ != "regression" and model.classes_ is None:
+        raise DataError(f"{path}: a {model.task_} model file without its classes")
+    validate(model.get_params())
     if model.task_ == "regression":
         model.y_mean_, model.y_std_ = data["y_mean"], data["y_std"]
     if meta.get("history") is not None:

@@ -353,3 +353,55 @@ def test_console_script_train_then_predict(tmp_path):
     assert p.returncode != 0
     assert "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and "missing.csv" in p.stderr
+
+
+def test_outputs_never_overwrite_inputs(tmp_path):
+    """train --out and predict --out that resolve to an input file are refused; the input survives."""
+    from click.testing import CliRunner
+    from cli.main import fastnn as cli
+    rng = np.random.default_rng(0)
+    data = tmp_path / "d.npz"
+    np.savez(data, X=rng.standard_normal((40, 3)), y=np.arange(40) % 2)
+    before = data.read_bytes()
+    r = CliRunner().invoke(cli, ["train", str(data), "--epochs", "1", "--out", str(tmp_path / "d")])
+    assert r.exit_code == 2 and "would destroy it" in r.output
+    assert data.read_bytes() == before
+    model = tmp_path / "m.npz"
+    r = CliRunner().invoke(cli, ["train", str(data), "--epochs", "1", "-q", "--out", str(model)])
+    assert r.exit_code == 0, r.output
+    saved = model.read_bytes()
+    for out in (model, data):
+        r = CliRunner().invoke(cli, ["predict", str(model), str(data), "--out", str(out)])
+        assert r.exit_code == 2 and "would destroy it" in r.output
+    assert model.read_bytes() == saved and data.read_bytes() == before
+
+
+def test_bad_output_places_fail_before_training(tmp_path):
+    """--out/--plot into a missing folder or with an unknown plot format: one line, exit 2."""
+    from click.testing import CliRunner
+    from cli.main import fastnn as cli
+    cases = [["--out", str(tmp_path / "nodir" / "m.npz")],
+             ["--plot", str(tmp_path / "p.xyz")],
+             ["--hidden", "8x0"], ["--hidden", "8x-2,4"]]
+    for extra in cases:
+        r = CliRunner().invoke(cli, ["train", "--dataset", "iris", "--epochs", "1", *extra])
+        assert r.exit_code == 2, (extra, r.output)
+        assert r.output.count("\n") == 1 and "Traceback" not in r.output
+        assert "epoch" not in r.output
+
+
+@pytest.mark.filterwarnings("ignore::fastnn.FastnnWarning")
+def test_damaged_model_files_are_one_line_errors(tmp_path):
+    """A truncated model, a renamed .npy and random bytes: DataError naming the file."""
+    import fastnn
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), np.arange(40) % 2
+    path = fastnn.MLP(hidden=(4,)).fit(X, y, epochs=1).save(tmp_path / "m.npz")
+    full = open(path, "rb").read()
+    (tmp_path / "trunc.npz").write_bytes(full[: len(full) // 2])
+    np.save(tmp_path / "arr.npy", np.zeros(3))
+    (tmp_path / "arr.npy").rename(tmp_path / "arr.npz")
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    for name in ("trunc.npz", "arr.npz", "junk.npz"):
+        with pytest.raises(fastnn.DataError, match=name):
+            fastnn.load(tmp_path / name)

@@ -232,7 +232,7 @@ def test_npz_errors(tmp_path):
         assert path in str(info.value) and expected in str(info.value), str(info.value)
     bad = tmp_path / "text.npz"
     bad.write_text("not a zip")
-    with pytest.raises(DataError, match="not a readable .npz"):
+    with pytest.raises(DataError, match="not an .npz file .*unrecognised content"):
         fastnn.read_npz(str(bad))
 
 
