@@ -7,6 +7,8 @@ labels, scaling or files (that is :mod:`fastnn.model`).
 import numpy as np
 
 from kernels import train as K
+
+from .threads import blas_threads
 from kernels.activations import ACTIVATIONS, IDENTITY
 from kernels.dense import ROUTE_BLAS, ROUTE_LOOPS
 from kernels.losses import LOSSES
@@ -14,8 +16,22 @@ from kernels.optim import OPTIMIZERS
 
 #: A layer goes to BLAS when one batch's matrix product has at least this
 #: many multiply-adds; below it the hand-written loops win (BLAS's fixed cost
-#: per call dominates).  Measured with ``python -m bench.routes``.
-BLAS_MIN_MACS = 4096
+#: per call dominates).  Measured with ``python -m bench.routes``: loops take
+#: 0.3x-0.6x BLAS's time at 64-256 multiply-adds, 1.9x at 2048.
+BLAS_MIN_MACS = 1024
+
+
+#: BLAS runs single-threaded unless some layer's product has at least this
+#: many multiply-adds per batch: below it a second thread saves nothing
+#: (``python -m bench.routes``: 2 threads take 0.8x at 1M, 0.55x at 25M, about
+#: 1.0x below), and on a busy machine waiting for it can stall each call.
+BLAS_THREADS_MIN_MACS = 1_000_000
+
+
+def choose_blas_threads(batch, sizes):
+    """1 for networks whose layers are all small, None (BLAS's default) otherwise."""
+    macs = max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return None if macs >= BLAS_THREADS_MIN_MACS else 1
 
 
 def choose_route(batch, n_in, n_out):
@@ -132,13 +148,15 @@ class Trainer:
     def __init__(self, net, X, Y, *, loss, optimizer, lr, batch_size, beta1=0.9,
                  beta2=0.999, eps=1e-8, momentum=0.0, nesterov=False, clip_norm=0.0,
                  loss_limit=np.inf, diagnostics=False, shuffle=True, seed=0, routes=None,
-                 l2=0.0):
+                 l2=0.0, blas_threads="auto"):
         self.net = net
         dt = net.dtype
         self.X = np.ascontiguousarray(X, dtype=dt)
         self.Y = np.ascontiguousarray(Y, dtype=dt).reshape(len(self.X), -1)
         n = len(self.X)
         self.batch = bmax = int(min(batch_size, n))
+        self.blas_threads = (choose_blas_threads(bmax, net.sizes) if blas_threads == "auto"
+                             else blas_threads)
         self.grads = np.zeros(net.n_params, dtype=dt)
         self.opt_a = np.zeros(net.n_params, dtype=dt)
         self.opt_b = np.zeros(net.n_params, dtype=dt)
@@ -193,8 +211,9 @@ class Trainer:
         epoch_out = np.zeros((n_epochs, K.N_EPOCH_OUT))
         layer_out = np.zeros((n_epochs, net.n_layers, K.N_LAYER_OUT))
         alive = np.zeros((n_epochs, max(net.n_hidden_units, 1)), dtype=np.uint8)
-        done = K.train_epochs(net.params, self.grads, self.opt_a, self.opt_b, self.X, self.Y,
-                              self.perm, self.rng, self.layout, self.hp, self.ip, self.Z,
-                              self.A, self.D1, self.D2, self.xb, self.yb, epoch_out,
-                              layer_out, alive, n_epochs)
+        with blas_threads(self.blas_threads):
+            done = K.train_epochs(net.params, self.grads, self.opt_a, self.opt_b, self.X,
+                                  self.Y, self.perm, self.rng, self.layout, self.hp, self.ip,
+                                  self.Z, self.A, self.D1, self.D2, self.xb, self.yb,
+                                  epoch_out, layer_out, alive, n_epochs)
         return done, epoch_out, layer_out, alive

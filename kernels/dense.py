@@ -17,6 +17,10 @@ from .config import JIT
 ROUTE_LOOPS, ROUTE_BLAS = 0, 1
 ROUTES = {"loops": ROUTE_LOOPS, "blas": ROUTE_BLAS}
 
+#: Below this many outputs the loops run along n_in instead of n_out (an inner
+#: loop of 1-7 iterations costs more in loop overhead than in arithmetic).
+NARROW = 8
+
 
 @njit(**JIT)
 def dense_forward(z, a, inp, W, b, act, alpha, route):
@@ -31,6 +35,13 @@ def dense_forward(z, a, inp, W, b, act, alpha, route):
         for i in range(B):
             for j in range(n_out):
                 z[i, j] += b[j]
+    elif n_out < NARROW:
+        for i in range(B):
+            for j in range(n_out):
+                s = b[j]
+                for k in range(n_in):
+                    s += inp[i, k] * W[k, j]
+                z[i, j] = s
     else:
         for i in range(B):
             for j in range(n_out):
@@ -63,6 +74,12 @@ def dense_backward(dinp, dW, db, dz, inp, W, route, accumulate, need_dinp):
             db[j] += dz[i, j]
     if route == ROUTE_BLAS and not accumulate:
         np.dot(inp.T, dz, dW)
+    elif n_out < NARROW:
+        for j in range(n_out):
+            for i in range(B):
+                d = dz[i, j]
+                for k in range(n_in):
+                    dW[k, j] += inp[i, k] * d
     else:
         for i in range(B):
             for k in range(n_in):
@@ -72,6 +89,14 @@ def dense_backward(dinp, dW, db, dz, inp, W, route, accumulate, need_dinp):
     if need_dinp:
         if route == ROUTE_BLAS:
             np.dot(dz, W.T, dinp)
+        elif n_out < NARROW:
+            for i in range(B):
+                for k in range(n_in):
+                    dinp[i, k] = 0.0
+                for j in range(n_out):
+                    d = dz[i, j]
+                    for k in range(n_in):
+                        dinp[i, k] += d * W[k, j]
         else:
             for i in range(B):
                 for k in range(n_in):

@@ -143,10 +143,12 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
             B = min(Bmax, N - lo)
             x = _view2(xb, 0, B, n_features)
             y = _view2(yb, 0, B, n_out)
-            for r in range(B):
+            for r in range(B):            # explicit loops: no slice objects per row
                 src = perm[lo + r]
-                x[r, :] = X[src, :]
-                y[r, :] = Y[src, :]
+                for c in range(n_features):
+                    x[r, c] = X[src, c]
+                for c in range(n_out):
+                    y[r, c] = Y[src, c]
             forward_batch(Z, A, x, params, layout, alpha, Bmax)
             logits = _view2(Z, layout[L - 1, WS_OFF], B, n_out)
             dz = _view2(D1, 0, B, n_out)

@@ -557,3 +557,23 @@ def test_trainer_routes_loops_and_blas_agree(dt):
 def test_route_table_names_both_routes():
     """The route table maps 'loops' and 'blas' to the two distinct route codes tested here."""
     assert ROUTES == {"loops": ROUTE_LOOPS, "blas": ROUTE_BLAS} and ROUTE_LOOPS != ROUTE_BLAS
+
+
+def test_one_and_two_blas_threads_train_identically():
+    """BLAS with 1 and 2 threads gives bit-identical training (no thread-dependent reductions)."""
+    from fastnn import threads
+    from fastnn.network import Network, Trainer
+    assert threads.available(), "SciPy's OpenBLAS thread control was not found"
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((512, 96)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 512)]
+    results = []
+    for n in (1, 2):
+        net = Network([96, 256, 128, 10], "relu", dtype=np.float32)
+        net.initialize(np.random.default_rng(0), "he")
+        tr = Trainer(net, X, Y, loss="softmax_ce", optimizer="adam", lr=1e-3, batch_size=128,
+                     blas_threads=n)
+        tr.run(2)
+        assert threads.get_threads() is not None
+        results.append(net.params.copy())
+    assert np.array_equal(results[0], results[1])
