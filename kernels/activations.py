@@ -44,6 +44,16 @@ def sigmoid_scalar(x):
 
 
 @njit(**JIT)
+def row_max(z, i):
+    """max(z[i, :]) of a (B, n) array with n >= 1."""
+    m = z[i, 0]
+    for j in range(1, z.shape[1]):
+        if z[i, j] > m:
+            m = z[i, j]
+    return m
+
+
+@njit(**JIT)
 def softmax_forward(a, z):
     """a[i, :] = softmax(z[i, :]) for each row; a (B, n) overwritten, may alias z.
 
@@ -51,10 +61,7 @@ def softmax_forward(a, z):
     """
     B, n = z.shape
     for i in range(B):
-        m = z[i, 0]
-        for j in range(1, n):
-            if z[i, j] > m:
-                m = z[i, j]
+        m = row_max(z, i)
         s = 0.0
         for j in range(n):
             e = math.exp(z[i, j] - m)

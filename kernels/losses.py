@@ -17,7 +17,7 @@ import math
 
 from numba import njit
 
-from .activations import sigmoid_scalar
+from .activations import row_max, sigmoid_scalar
 from .config import JIT
 
 BCE, SOFTMAX_CE, MSE = range(3)
@@ -42,10 +42,7 @@ def loss_forward(dz, z, y, loss, scale, need_error):
                 if need_error:
                     dz[i, j] = scale * (sigmoid_scalar(x) - t)
         elif loss == SOFTMAX_CE:
-            m = z[i, 0]
-            for j in range(1, n):
-                if z[i, j] > m:
-                    m = z[i, j]
+            m = row_max(z, i)
             s = 0.0
             for j in range(n):
                 s += math.exp(z[i, j] - m)
