@@ -21,28 +21,41 @@ OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
 
 
 @njit(**JIT)
-def sgd_update(params, vel, grads, lr, momentum, nesterov):
-    """One SGD step; params and vel updated in place."""
+def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0):
+    """One SGD step; params and vel updated in place.
+
+    The gradient used is g = grads + l2 * params (grads itself is not changed);
+    returns sum(g**2) in float64, so a caller that does not clip gets the
+    gradient norm without another pass over the buffer.
+    """
     n = params.shape[0]
     as_t = params.dtype.type  # keep the loop in the buffer's precision
     lr_t = as_t(lr)
     mu = as_t(momentum)
-    if momentum == 0.0:
-        for i in range(n):
-            params[i] -= lr_t * grads[i]
-        return
+    l2_t = as_t(l2)
+    s = 0.0
     for i in range(n):
-        vi = mu * vel[i] + grads[i]
-        vel[i] = vi
-        if nesterov:
-            params[i] -= lr_t * (grads[i] + mu * vi)
+        g = grads[i] + l2_t * params[i]
+        s += np.float64(g) * np.float64(g)
+        if momentum == 0.0:
+            params[i] -= lr_t * g
         else:
-            params[i] -= lr_t * vi
+            vi = mu * vel[i] + g
+            vel[i] = vi
+            if nesterov:
+                params[i] -= lr_t * (g + mu * vi)
+            else:
+                params[i] -= lr_t * vi
+    return s
 
 
 @njit(**JIT)
-def adam_update(params, m, v, grads, lr, beta1, beta2, eps, t):
-    """One Adam step number t (1-based); params, m, v updated in place."""
+def adam_update(params, m, v, grads, lr, beta1, beta2, eps, t, l2=0.0):
+    """One Adam step number t (1-based); params, m, v updated in place.
+
+    The gradient used is g = grads + l2 * params (grads itself is not changed);
+    returns sum(g**2) in float64 (see :func:`sgd_update`).
+    """
     n = params.shape[0]
     c1 = 1.0 / (1.0 - beta1 ** t)
     c2 = 1.0 / (1.0 - beta2 ** t)
@@ -53,13 +66,17 @@ def adam_update(params, m, v, grads, lr, beta1, beta2, eps, t):
     eps_hat = as_t(eps * math.sqrt(1.0 / c2))
     b1, b2 = as_t(beta1), as_t(beta2)
     ob1, ob2 = as_t(1.0 - beta1), as_t(1.0 - beta2)
+    l2_t = as_t(l2)
+    s = 0.0
     for i in range(n):
-        g = grads[i]
+        g = grads[i] + l2_t * params[i]
+        s += np.float64(g) * np.float64(g)
         mi = b1 * m[i] + ob1 * g
         vi = b2 * v[i] + ob2 * g * g
         m[i] = mi
         v[i] = vi
         params[i] -= step * mi / (math.sqrt(vi) + eps_hat)
+    return s
 
 
 @njit(**JIT)

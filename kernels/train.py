@@ -102,6 +102,15 @@ def backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha):
 
 
 @njit(**JIT)
+def _update(params, opt_a, opt_b, grads, hp, ip, l2):
+    """The optimizer step ip[OPT] over these (segments of the) buffers; returns sum(g^2)."""
+    if ip[OPT] == ADAM:
+        return adam_update(params, opt_a, opt_b, grads, hp[LR], hp[BETA1], hp[BETA2], hp[EPS],
+                           ip[STEP], l2)
+    return sgd_update(params, opt_a, grads, hp[LR], hp[MOMENTUM], hp[NESTEROV] != 0.0, l2)
+
+
+@njit(**JIT)
 def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
                  Z, A, D1, D2, xb, yb, epoch_out, layer_out, alive, n_epochs):
     """Run up to n_epochs epochs of mini-batch training, in place.
@@ -168,24 +177,31 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
                     layer_out[e, l, L_SAT] += activation_stats(
                         alive[e, u0:u0 + layout[l, N_OUT]], a, layout[l, ACT])
             backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha)
-            total2 = 0.0
-            for l in range(L):
-                w0, b0 = layout[l, W_OFF], layout[l, B_OFF]
-                if l2 != 0.0:
-                    add_scaled_(grads[w0:b0], params[w0:b0], l2)
-                gw2 = sum_squares(grads[w0:b0])
-                gb2 = sum_squares(grads[b0:b0 + layout[l, N_OUT]])
-                total2 += gw2 + gb2
-                layer_out[e, l, L_GW2] += gw2
-                layer_out[e, l, L_GB2] += gb2
-            if clip_by_global_norm(grads, hp[CLIP], math.sqrt(total2)):
-                epoch_out[e, E_CLIPPED] += 1
             ip[STEP] += 1
-            if ip[OPT] == ADAM:
-                adam_update(params, opt_a, opt_b, grads, hp[LR], hp[BETA1], hp[BETA2],
-                            hp[EPS], ip[STEP])
+            if hp[CLIP] > 0.0:
+                # clipping needs the global norm before any update: one extra pass
+                total2 = 0.0
+                for l in range(L):
+                    w0, b0 = layout[l, W_OFF], layout[l, B_OFF]
+                    if l2 != 0.0:
+                        add_scaled_(grads[w0:b0], params[w0:b0], l2)
+                    gw2 = sum_squares(grads[w0:b0])
+                    gb2 = sum_squares(grads[b0:b0 + layout[l, N_OUT]])
+                    total2 += gw2 + gb2
+                    layer_out[e, l, L_GW2] += gw2
+                    layer_out[e, l, L_GB2] += gb2
+                if clip_by_global_norm(grads, hp[CLIP], math.sqrt(total2)):
+                    epoch_out[e, E_CLIPPED] += 1
+                _update(params, opt_a, opt_b, grads, hp, ip, 0.0)
             else:
-                sgd_update(params, opt_a, grads, hp[LR], hp[MOMENTUM], hp[NESTEROV] != 0.0)
+                # no clipping: the update computes each segment's norm as it goes
+                for l in range(L):
+                    w0, b0 = layout[l, W_OFF], layout[l, B_OFF]
+                    b1 = b0 + layout[l, N_OUT]
+                    layer_out[e, l, L_GW2] += _update(params[w0:b0], opt_a[w0:b0],
+                                                      opt_b[w0:b0], grads[w0:b0], hp, ip, l2)
+                    layer_out[e, l, L_GB2] += _update(params[b0:b1], opt_a[b0:b1],
+                                                      opt_b[b0:b1], grads[b0:b1], hp, ip, 0.0)
     return n_epochs
 
 

@@ -493,7 +493,8 @@ def test_train_epochs_l2_penalty_equals_reference_step(dt):
     no_l2 = ref.train_step(layers, np.zeros(n), np.zeros(n), X, Y, act, loss, optimizer="sgd",
                            lr=0.5, alpha=ALPHA)
     assert_allclose(epoch_out[0, KT.E_LOSS_SUM] / 8, step["loss"], **ref.tol(dt))
-    assert_allclose(tr.grads, step["grads"], **ref.tol(dt))
+    # without clipping the penalty is added inside the update: grads keeps the data gradient
+    assert_allclose(tr.grads, no_l2["grads"], **ref.tol(dt))
     assert_allclose(net.params, step["params"], **ref.tol(dt))
     # the penalty changed every weight's step and no bias's
     moved = np.abs(step["params"] - no_l2["params"]) > 1e-6
@@ -577,3 +578,23 @@ def test_one_and_two_blas_threads_train_identically():
         assert threads.get_threads() is not None
         results.append(net.params.copy())
     assert np.array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("opt", ["adam", "sgd"])
+def test_fused_norms_equal_separate_pass(opt):
+    """Without clipping the update loop sums the norms; they equal the clipping path's separate pass."""
+    from fastnn.network import Network, Trainer
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((64, 5))
+    Y = np.eye(3)[rng.integers(0, 3, 64)]
+    out = []
+    for clip in (0.0, 1e30):                      # 1e30: the clip path runs but never fires
+        net = Network([5, 9, 7, 3], "relu", dtype=np.float64)
+        net.initialize(np.random.default_rng(0), "he")
+        tr = Trainer(net, X, Y, loss="softmax_ce", optimizer=opt, lr=1e-2, batch_size=16,
+                     clip_norm=clip, l2=0.05, momentum=0.9 if opt == "sgd" else 0.0)
+        _, eo, lo, _ = tr.run(2)
+        assert eo[:, KT.E_CLIPPED].sum() == 0
+        out.append((net.params.copy(), lo.copy()))
+    assert_allclose(out[0][0], out[1][0], rtol=1e-12, atol=1e-14)
+    assert_allclose(out[0][1], out[1][1], rtol=1e-12, atol=1e-14)
