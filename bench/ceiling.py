@@ -22,3 +22,26 @@ def sgemm_ceiling(n=2048, repeats=5):
     med = statistics.median(times)
     return {"n": n, "repeats": repeats, "median_s": med, "min_s": min(times),
             "gflops": flops / med / 1e9, "gflops_best": flops / min(times) / 1e9}
+
+
+def main(argv=None):
+    """``python -m bench.ceiling --repeats 5 --threads 2``: one JSON line on stdout."""
+    import argparse
+    import json
+    import os
+
+    from .worker import RESULT_PREFIX, thread_limits
+
+    ap = argparse.ArgumentParser(prog="python -m bench.ceiling", description=__doc__)
+    ap.add_argument("--n", type=int, default=2048)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None, help="default: nproc")
+    a = ap.parse_args(argv)
+    with thread_limits(a.threads or len(os.sched_getaffinity(0))):
+        c = sgemm_ceiling(a.n, a.repeats)
+    c["pid"] = os.getpid()
+    print(RESULT_PREFIX + json.dumps(c))
+
+
+if __name__ == "__main__":
+    main()

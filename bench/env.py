@@ -106,6 +106,8 @@ def format_env(env):
         f"numba threading layer: {env['numba_threading_layer']}  numba threads: "
         f"{env['numba_threads']}  torch threads: {env['torch_threads']}",
     ]
+    if env.get("isolation"):
+        lines.append(f"isolation: {env['isolation']}")
     for d in env["blas"]:
         if d.get("user_api") == "openmp":
             lines.append(f"openmp: {d.get('prefix')} (from {d.get('shipped_by')}) "
@@ -114,3 +116,56 @@ def format_env(env):
             desc = " ".join(f"{k}={v}" for k, v in d.items() if v is not None and k != "user_api")
             lines.append(f"blas: {desc}")
     return lines
+
+
+def collect_all(threads):
+    """What ``python -m bench.env`` reports: ``collect`` after importing every impl (so the
+    BLAS/OpenMP list shows all their libraries), plus which impls are available and why
+    fastnn is missing, if it is. Meant to run in a process of its own."""
+    from .impls import FASTNN_NOTE, IMPLS
+    from .worker import thread_limits
+
+    with thread_limits(threads):
+        env = collect(threads)
+    env["impls_available"] = [n for n in IMPLS if IMPLS[n].available()]
+    env["fastnn_note"] = FASTNN_NOTE
+    return env
+
+
+def collect_basic(threads):
+    """Versions from package metadata only: imports nothing, starts no thread pool."""
+    from importlib import metadata
+
+    def version(dist):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {"python": sys.version.split()[0], "platform": platform.platform(),
+            "cpu": _cpu_model(), "nproc": len(os.sched_getaffinity(0)),
+            "threads_requested": threads, "numpy": np.__version__, "numba": version("numba"),
+            "torch": version("torch"), "sklearn": version("scikit-learn"),
+            "threadpoolctl": version("threadpoolctl"), "numba_threading_layer": None,
+            "numba_threads": None, "torch_threads": None, "blas": []}
+
+
+def main(argv=None):
+    """``python -m bench.env --threads 2``: one JSON line (see ``collect_all``) on stdout."""
+    import argparse
+    import contextlib
+    import json
+
+    from .worker import RESULT_PREFIX
+
+    ap = argparse.ArgumentParser(prog="python -m bench.env")
+    ap.add_argument("--threads", type=int, default=None, help="default: nproc")
+    a = ap.parse_args(argv)
+    out = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        env = collect_all(a.threads or len(os.sched_getaffinity(0)))
+    out.write(RESULT_PREFIX + json.dumps(env, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -24,7 +24,7 @@ from .impl_numpy import NumpyImpl
 from .impl_sklearn import SklearnImpl
 from .impl_torch import TorchEagerImpl, TorchFusedImpl
 
-BASELINES = ("numpy", "torch-eager", "torch-fused", "sklearn")
+from .registry import BASELINES  # noqa: F401  (kept here for importers of bench.impls)
 
 IMPLS = {cls.name: cls for cls in (NumpyImpl, TorchEagerImpl, TorchFusedImpl, SklearnImpl)}
 

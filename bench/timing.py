@@ -69,11 +69,14 @@ def time_steps(impl, repeats, target_s):
     return times, n
 
 
-def summarize(times, wl, ceiling_gflops):
+def summarize(times, wl, ceiling_gflops=None):
+    """Median/min us per step and throughput; ``pct_ceiling`` only when the ceiling is given."""
     med, best = statistics.median(times), min(times)
     gflops = wl.flops_per_step / med / 1e9
-    return {"median_us": med * 1e6, "min_us": best * 1e6,
-            "times_us": [t * 1e6 for t in times],
-            "samples_per_s": wl.batch / med, "gflops": gflops,
-            "gflops_best": wl.flops_per_step / best / 1e9,
-            "pct_ceiling": 100.0 * gflops / ceiling_gflops}
+    out = {"median_us": med * 1e6, "min_us": best * 1e6,
+           "times_us": [t * 1e6 for t in times],
+           "samples_per_s": wl.batch / med, "gflops": gflops,
+           "gflops_best": wl.flops_per_step / best / 1e9}
+    if ceiling_gflops:
+        out["pct_ceiling"] = 100.0 * gflops / ceiling_gflops
+    return out
