@@ -32,6 +32,14 @@ from .workloads import QUICK_WORKLOADS, WORKLOADS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)  # the directory holding the bench package (and fastnn)
+
+
+def default_output(name):
+    """bench/NAME in a source checkout; ./fastnn-NAME when bench is installed
+    (never write into site-packages)."""
+    if "site-packages" in HERE.split(os.sep) or not os.access(HERE, os.W_OK):
+        return os.path.join(os.getcwd(), f"fastnn-{name}")
+    return os.path.join(HERE, name)
 FULL = {"repeats": 7, "target_s": 0.5, "ceiling_repeats": 5}
 QUICK = {"repeats": 3, "target_s": 0.15, "ceiling_repeats": 3}
 WORKER_TIMEOUT_S = 600
@@ -299,7 +307,7 @@ def _impl_names():
     return list(NAMES)
 
 
-@click.command(name="bench")
+@click.command(name="bench", context_settings=dict(help_option_names=["-h", "--help"]))
 @click.option("--quick", is_flag=True, help="W1-W3 only, 3 short repeats (under a minute).")
 @click.option("--workloads", callback=_csv(list(WORKLOADS)), help="Comma list, e.g. W1,W3.")
 @click.option("--impls", callback=lambda c, p, v: v and _csv(_impl_names())(c, p, v),
@@ -308,9 +316,11 @@ def _impl_names():
               help="Threads for BLAS, torch and numba (default: nproc).")
 @click.option("--repeats", type=click.IntRange(min=1), default=None, help="Timed repeats.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="JSON output (default bench/results.json, scaling: bench/scaling.json).")
+              help="JSON output (default bench/results.json in a checkout, else "
+                   "./fastnn-results.json; scaling: ...scaling.json).")
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False), default=None,
-              help="Markdown table (default bench/results.md, scaling: bench/scaling.md).")
+              help="Markdown table (default bench/results.md in a checkout, else "
+                   "./fastnn-results.md; scaling: ...scaling.md).")
 @click.option("--in-process", is_flag=True,
               help="Time every impl in this one process (default: a fresh process for each "
                    "workload and impl, so no impl's thread pools run while another is timed).")
@@ -325,15 +335,15 @@ def main(quick, workloads, impls, threads, repeats, json_path, markdown_path, in
     if scaling:
         from .scaling import run_scaling
         return run_scaling(impl=scaling_impl, threads=threads, quick=quick,
-                           json_path=json_path or os.path.join(HERE, "scaling.json"),
-                           markdown_path=markdown_path or os.path.join(HERE, "scaling.md"))
+                           json_path=json_path or default_output("scaling.json"),
+                           markdown_path=markdown_path or default_output("scaling.md"))
     return run_bench(workloads, impls, threads, quick, repeats,
-                     json_path=json_path or os.path.join(HERE, "results.json"),
-                     markdown_path=markdown_path or os.path.join(HERE, "results.md"),
+                     json_path=json_path or default_output("results.json"),
+                     markdown_path=markdown_path or default_output("results.md"),
                      in_process=in_process, timeout=timeout)
 
 
-def run(argv=None):
+def run(argv=None, prog_name="python -m bench"):
     """Run as if from the command line with ``argv`` (default ``sys.argv[1:]``)."""
     return main.main(args=list(sys.argv[1:] if argv is None else argv),
-                     prog_name="python -m bench", standalone_mode=False)
+                     prog_name=prog_name, standalone_mode=False)

@@ -369,7 +369,13 @@ def selftest():
 def bench(ctx):
     """Run the benchmark suite (same options as `python -m bench`; try `fastnn bench --help`)."""
     from bench.run import run
-    run(list(ctx.args))
+    try:
+        run(list(ctx.args), prog_name="fastnn bench")
+    except click.ClickException as e:      # standalone_mode=False hands these back
+        click.echo(f"Error: {e.format_message()} (see 'fastnn bench --help')", err=True)
+        raise SystemExit(e.exit_code) from None
+    except click.exceptions.Abort:
+        raise SystemExit(130) from None
 
 
 def main():

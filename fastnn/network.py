@@ -24,8 +24,10 @@ BLAS_MIN_MACS = 1024
 #: BLAS runs single-threaded unless some layer's product has at least this
 #: many multiply-adds per batch: below it a second thread saves nothing
 #: (``python -m bench.routes``: 2 threads take 0.8x at 1M, 0.55x at 25M, about
-#: 1.0x below), and on a busy machine waiting for it can stall each call.
-BLAS_THREADS_MIN_MACS = 1_000_000
+#: 1.0x below, per layer; but whole epochs of a 64-64-64 net at batch 256 (1M)
+#: ran 1.6x slower with 2 threads in ``python -m bench --scaling``), and on a
+#: busy machine waiting for the second thread can stall each call.
+BLAS_THREADS_MIN_MACS = 2_000_000
 
 
 def choose_blas_threads(batch, sizes):
