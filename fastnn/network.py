@@ -136,7 +136,8 @@ class Network:
         bmax = max(1, min(chunk, X.shape[0]))
         layout, Z, A, _, _ = self.workspaces(bmax)
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
-        K.predict_logits(out, X, self.params, layout, Z, A, self.alpha, bmax)
+        with blas_threads(choose_blas_threads(bmax, self.sizes)):
+            K.predict_logits(out, X, self.params, layout, Z, A, self.alpha, bmax)
         return out
 
 
