@@ -139,7 +139,7 @@ def _progress(n_epochs, quiet):
         if rec["val_loss"] is not None:
             line += (f"  val_loss {rec['val_loss']:.4f}"
                      f"  val_{rec['metric_name']} {rec['val_metric']:.4f}")
-        click.echo(line + f"  {rec['time']:.1f}s", err=True)
+        click.echo(line + f"  elapsed {rec['time']:.1f}s", err=True)
     return show
 
 

@@ -93,9 +93,9 @@ def parse_csv(stream, source, target=None, features=None, require_target=True):
             except ValueError:
                 v = None
             if v is None or v != v or cell.lower() in MISSING:
-                what = "missing value" if cell.lower() in MISSING else f"{cell!r} is not a number"
-                raise DataError(f"{source}, line {line}, column {header[c]!r}: {what} "
-                                "(expected a number)")
+                what = ("missing value (expected a number)" if cell.lower() in MISSING
+                        else f"expected a number, got {cell!r}")
+                raise DataError(f"{source}, line {line}, column {header[c]!r}: {what}")
             if v in (float("inf"), float("-inf")):
                 raise DataError(f"{source}, line {line}, column {header[c]!r}: {cell!r} is "
                                 "not finite (expected a finite number)")
