@@ -172,11 +172,7 @@ def _summary(model, table, name, wall):
                f"{model.net_.dtype}) on {name}: {n_train} training rows, {n_val} validation")
     stop = " (early stopping; best weights restored)" if h["stopped_early"] else ""
     click.echo(f"epochs run: {model.n_epochs_}{stop}")
-    Xt = table.X
-    if model.task_ == "regression":
-        line = f"final train loss {h['loss'][-1]:.4f}"
-    else:
-        line = f"final train loss {h['loss'][-1]:.4f}"
+    line = f"final train loss {h['loss'][-1]:.4f}"
     if h["val_metric"] and h["val_metric"][-1] is not None:
         finite = [i for i, v in enumerate(h["val_loss"]) if v is not None and v == v]
         best = min(finite, key=lambda i: h["val_loss"][i]) if finite else len(h["val_loss"]) - 1

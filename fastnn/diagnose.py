@@ -3,7 +3,6 @@ dead and saturated fractions, and the health warnings, side by side for
 several activations."""
 import warnings
 
-import numpy as np
 
 from . import health
 from .model import MLP, FastnnWarning

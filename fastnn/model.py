@@ -12,7 +12,7 @@ from kernels import train as K
 from . import metrics
 from .exceptions import DataError, DivergenceError, NotFittedError, ParameterError
 from .network import Network, Trainer
-from .params import check, validate
+from .params import validate
 from .preprocessing import (Standardizer, classes_of, encode_classes, infer_task, one_hot,
                             split_indices)
 
@@ -191,14 +191,11 @@ class MLP:
         if validation_data is not None:
             if fitp["validation_split"] > 0:
                 raise ParameterError("give validation_split or validation_data, not both")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ParameterError("parameter 'validation_data' must be a pair (X_val, y_val)")
             Xv = _as_2d_float(validation_data[0], "validation X")
             if Xv.shape[1] != X.shape[1]:
                 raise DataError(f"validation X has {Xv.shape[1]} columns, X has {X.shape[1]}")
-            tr = np.arange(len(X))
-            if len(np.asarray(validation_data[1]).reshape(-1)) != len(Xv) and \
-                    self.task_ != "regression":
-                raise DataError(f"validation X has {len(Xv)} rows but validation y has "
-                                f"{len(np.asarray(validation_data[1]).reshape(-1))}")
             codes_v = self._encode_target_like(validation_data[1])
             if len(codes_v) != len(Xv):
                 raise DataError(f"validation X has {len(Xv)} rows but validation y has "
@@ -236,7 +233,6 @@ class MLP:
                            len(Xt))
         self._build(X.shape[1], n_out)
 
-        dt = self.net_.dtype
         Xt_s = self._scale(Xt)
         Yt = self._targets(codes_t)
         Xv_s = self._scale(Xv) if Xv is not None else None

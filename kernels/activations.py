@@ -11,7 +11,6 @@ and ``torch.nn.GELU(approximate='tanh')`` use::
 """
 import math
 
-import numpy as np
 from numba import njit
 
 from .config import JIT

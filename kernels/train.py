@@ -17,10 +17,9 @@ loss kernel consumes logits and returns p - y directly.
 """
 import math
 
-import numpy as np
 from numba import njit
 
-from .activations import IDENTITY, activation_backward, activation_forward, activation_stats
+from .activations import activation_backward, activation_stats
 from .config import JIT
 from .dense import dense_backward, dense_forward
 from .losses import loss_forward
