@@ -405,3 +405,52 @@ def test_damaged_model_files_are_one_line_errors(tmp_path):
     for name in ("trunc.npz", "arr.npz", "junk.npz"):
         with pytest.raises(fastnn.DataError, match=name):
             fastnn.load(tmp_path / name)
+
+
+def test_plot_without_matplotlib_is_one_clear_line(tmp_path, monkeypatch):
+    """--plot when matplotlib cannot be imported: one line naming the extra, before any training."""
+    import builtins
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    for cmd in (["train", "--dataset", "iris", "--epochs", "1"],
+                ["diagnose", "--dataset", "iris", "--epochs", "1"]):
+        r = CliRunner().invoke(cli, [*cmd, "--plot", str(tmp_path / "p.png"),
+                                     "--out", str(tmp_path / "m.npz")] if cmd[0] == "train"
+                               else [*cmd, "--plot", str(tmp_path / "p.png")])
+        assert r.exit_code == 1, r.output
+        assert "matplotlib" in r.output and "fastnn[plot]" in r.output
+        assert r.output.count("\n") == 1 and "epoch" not in r.output
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_diagnose_table_names_vanishing_layers():
+    """fastnn diagnose prints one row per layer and marks sigmoid layers below 1e-8 with '!'."""
+    r = CliRunner().invoke(cli, ["diagnose", "--dataset", "breast_cancer", "--hidden", "8x15",
+                                 "--activation", "sigmoid", "--compare", "relu", "--epochs", "1"])
+    assert r.exit_code == 0, r.output
+    rows = [line for line in r.output.splitlines() if line[:2].strip().isdigit()]
+    assert len(rows) == 16
+    sig_flags = [row.split("|")[1].split()[1] == "!" for row in rows]
+    relu_flags = ["!" in row.split("|")[2] for row in rows]
+    assert sum(sig_flags) >= 3 and all(sig_flags[:3]) and not any(relu_flags)
+    assert "sigmoid (xavier init)" in r.output and "relu (he init)" in r.output
+
+
+def test_train_and_diagnose_plots_are_written(tmp_path):
+    """--plot writes a PNG (loss curves + gradient heat map) for train and one per diagnosis."""
+    out = tmp_path / "t.png"
+    r = CliRunner().invoke(cli, ["train", "--dataset", "iris", "--epochs", "3", "-q",
+                                 "--out", str(tmp_path / "m.npz"), "--plot", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+    d = tmp_path / "d.png"
+    r = CliRunner().invoke(cli, ["diagnose", "--dataset", "iris", "--epochs", "2", "--compare",
+                                 "tanh", "--plot", str(d)])
+    assert r.exit_code == 0, r.output
+    assert d.exists() and (tmp_path / "d-tanh.png").exists()
