@@ -50,20 +50,21 @@ def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0):
 
 
 @njit(**JIT)
-def adam_update(params, m, v, grads, lr, beta1, beta2, eps, t, l2=0.0):
-    """One Adam step number t (1-based); params, m, v updated in place.
-
-    The gradient used is g = grads + l2 * params (grads itself is not changed);
-    returns sum(g**2) in float64 (see :func:`sgd_update`).
-    """
-    n = params.shape[0]
+def adam_scalars(lr, beta1, beta2, eps, t):
+    """(step, eps_hat) of Adam step t, in float64, such that
+    lr * mhat / (sqrt(vhat) + eps) == step * m / (sqrt(v) + eps_hat)."""
     c1 = 1.0 / (1.0 - beta1 ** t)
-    c2 = 1.0 / (1.0 - beta2 ** t)
-    # lr * mhat / (sqrt(vhat) + eps) = step * m / (sqrt(v) + eps * sqrt(1-b2^t))
-    # The bias corrections are computed in float64, the loop in the buffer's precision.
-    as_t = params.dtype.type
-    step = as_t(lr * c1 * math.sqrt(1.0 / c2))
-    eps_hat = as_t(eps * math.sqrt(1.0 / c2))
+    root_c2 = math.sqrt(1.0 - beta2 ** t)          # sqrt(1 - b2^t) = 1 / sqrt(c2)
+    return lr * c1 * root_c2, eps * root_c2
+
+
+@njit(**JIT)
+def adam_apply(params, m, v, grads, step, eps_hat, beta1, beta2, l2):
+    """The Adam loop with the bias corrections already folded into step/eps_hat
+    (see :func:`adam_scalars`); returns sum(g**2) in float64."""
+    n = params.shape[0]
+    as_t = params.dtype.type        # the loop runs in the buffer's precision
+    step_t, eps_t = as_t(step), as_t(eps_hat)
     b1, b2 = as_t(beta1), as_t(beta2)
     ob1, ob2 = as_t(1.0 - beta1), as_t(1.0 - beta2)
     l2_t = as_t(l2)
@@ -75,8 +76,19 @@ def adam_update(params, m, v, grads, lr, beta1, beta2, eps, t, l2=0.0):
         vi = b2 * v[i] + ob2 * g * g
         m[i] = mi
         v[i] = vi
-        params[i] -= step * mi / (math.sqrt(vi) + eps_hat)
+        params[i] -= step_t * mi / (math.sqrt(vi) + eps_t)
     return s
+
+
+@njit(**JIT)
+def adam_update(params, m, v, grads, lr, beta1, beta2, eps, t, l2=0.0):
+    """One Adam step number t (1-based); params, m, v updated in place.
+
+    The gradient used is g = grads + l2 * params (grads itself is not changed);
+    returns sum(g**2) in float64 (see :func:`sgd_update`).
+    """
+    step, eps_hat = adam_scalars(lr, beta1, beta2, eps, t)
+    return adam_apply(params, m, v, grads, step, eps_hat, beta1, beta2, l2)
 
 
 @njit(**JIT)
