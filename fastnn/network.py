@@ -4,6 +4,8 @@ This module owns every buffer the kernels touch and is the only place in
 :mod:`fastnn` that calls the training kernels.  It knows nothing about
 labels, scaling or files (that is :mod:`fastnn.model`).
 """
+import time
+
 import numpy as np
 
 from kernels import train as K
@@ -22,7 +24,9 @@ BLAS_MIN_MACS = 1024
 
 
 #: BLAS runs single-threaded unless some layer's product has at least this
-#: many multiply-adds per batch: below it a second thread saves nothing
+#: many multiply-adds per batch (then a quick calibration at the start of
+#: training picks 1 thread or BLAS's default, see Trainer.calibrate_blas_threads):
+#: below it a second thread saves nothing
 #: (``python -m bench.routes``: 2 threads take 0.8x at 1M, 0.55x at 25M, about
 #: 1.0x below, per layer; but whole epochs of a 64-64-64 net at batch 256 (1M)
 #: ran 1.6x slower with 2 threads in ``python -m bench --scaling``), and on a
@@ -153,6 +157,10 @@ class Trainer:
                  loss_limit=np.inf, diagnostics=False, shuffle=True, seed=0, routes=None,
                  l2=0.0, blas_threads="auto"):
         self.net = net
+        self._kw = dict(loss=loss, optimizer=optimizer, lr=lr, batch_size=batch_size,
+                        beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
+                        nesterov=nesterov, clip_norm=clip_norm, diagnostics=diagnostics,
+                        routes=routes, l2=l2)
         dt = net.dtype
         self.X = np.ascontiguousarray(X, dtype=dt)
         self.Y = np.ascontiguousarray(Y, dtype=dt).reshape(len(self.X), -1)
@@ -160,6 +168,8 @@ class Trainer:
         self.batch = bmax = int(min(batch_size, n))
         self.blas_threads = (choose_blas_threads(bmax, net.sizes) if blas_threads == "auto"
                              else blas_threads)
+        if blas_threads == "auto" and self.blas_threads is None and len(self.X) >= 4 * bmax:
+            self.blas_threads = self.calibrate_blas_threads()
         self.grads = np.zeros(net.n_params, dtype=dt)
         self.opt_a = np.zeros(net.n_params, dtype=dt)
         self.opt_b = np.zeros(net.n_params, dtype=dt)
@@ -176,6 +186,29 @@ class Trainer:
         self.ip = np.zeros(K.N_IP, dtype=np.int64)
         self.ip[[K.OPT, K.LOSS, K.BATCH, K.DIAG, K.STEP, K.SHUFFLE]] = [
             OPTIMIZERS[optimizer], LOSSES[loss], bmax, int(diagnostics), 0, int(shuffle)]
+
+    def calibrate_blas_threads(self, n_batches=6, repeats=2):
+        """1 or None (BLAS's default thread count), whichever trains a few batches
+        faster on this machine now; a second BLAS thread that has to wait for a
+        busy core can make every call slower than one thread alone.  Runs on a
+        copy of the network: the model is not changed."""
+        rows = min(len(self.X), n_batches * self.batch)
+        copy = Network(self.net.sizes, self.net.hidden_act, self.net.dtype, self.net.alpha)
+        copy.params[:] = self.net.params
+        best, best_t = None, np.inf
+        for threads in (1, None):
+            tr = Trainer(copy, self.X[:rows], self.Y[:rows], shuffle=False,
+                         blas_threads=threads, **self._kw)
+            tr.run(1)                                   # warm-up (and compilation)
+            t = np.inf
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                tr.run(1)
+                t = min(t, time.perf_counter() - t0)
+            if t < best_t:
+                best, best_t = threads, t
+        self.calibration = dict(threads=best, seconds=best_t)
+        return best
 
     @property
     def lr(self):

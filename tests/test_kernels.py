@@ -598,3 +598,21 @@ def test_fused_norms_equal_separate_pass(opt):
         out.append((net.params.copy(), lo.copy()))
     assert_allclose(out[0][0], out[1][0], rtol=1e-12, atol=1e-14)
     assert_allclose(out[0][1], out[1][1], rtol=1e-12, atol=1e-14)
+
+
+def test_blas_thread_calibration_leaves_the_model_unchanged():
+    """Large layers trigger the 1-vs-default BLAS thread calibration; it picks one and changes nothing."""
+    from fastnn.network import Network, Trainer
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((2048, 256)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 2048)]
+    net = Network([256, 512, 10], "relu", dtype=np.float32)      # 128*256*512 = 16.8M MACs
+    net.initialize(np.random.default_rng(0), "he")
+    before = net.params.copy()
+    tr = Trainer(net, X, Y, loss="softmax_ce", optimizer="adam", lr=1e-3, batch_size=128)
+    assert tr.calibration["threads"] in (1, None) and tr.blas_threads == tr.calibration["threads"]
+    assert tr.calibration["seconds"] > 0
+    assert np.array_equal(net.params, before) and tr.ip[KT.STEP] == 0
+    small = Trainer(Network([8, 16, 2], "relu"), X[:64, :8], Y[:64, :2], loss="softmax_ce",
+                    optimizer="adam", lr=1e-3, batch_size=32)
+    assert small.blas_threads == 1 and not hasattr(small, "calibration")
