@@ -33,14 +33,15 @@ from kernels.optim import adam_apply, adam_scalars
 from .workloads import WORKLOADS, make_data
 
 @njit(**JIT)
-def _stages(nsteps, upto, params, grads, m, v, X, Y, Z, A, D1, D2, layout, B, loss_code):
+def _stages(nsteps, upto, params, grads, m, v, X, Y, Z, A, D1, D2, layout, B, loss_code, xb):
     alpha = params.dtype.type(0.01)
     L = layout.shape[0]
     n_out = layout[L - 1, K.N_OUT]
     span = X.shape[0] - B + 1
+    x = K._view2(xb, 0, B, X.shape[1])
     for s in range(nsteps):
         lo = (s * B) % span
-        x = X[lo:lo + B]
+        x[:, :] = X[lo:lo + B]          # gathered into one buffer, as train_epochs does
         K.forward_batch(Z, A, x, params, layout, alpha, B)
         if upto >= 1:
             logits = K._view2(Z, layout[L - 1, K.WS_OFF], B, n_out)
@@ -75,7 +76,7 @@ def main(names):
         net.initialize(np.random.default_rng(0), "he")
         tr = Trainer(net, X, Y, loss=wl.loss, optimizer="adam", lr=1e-3, batch_size=wl.batch)
         args = (net.params, tr.grads, tr.opt_a, tr.opt_b, tr.X, tr.Y, tr.Z, tr.A, tr.D1, tr.D2,
-                tr.layout, tr.batch, LOSSES[wl.loss])
+                tr.layout, tr.batch, LOSSES[wl.loss], tr.xb)
         with blas_threads(tr.blas_threads):
             cumulative = [min(per_step(k, args) for _ in range(3)) for k in range(4)]
         parts = dict(zip(("forward", "+loss", "+backward", "+adam"), cumulative))
