@@ -187,27 +187,31 @@ class Trainer:
         self.ip[[K.OPT, K.LOSS, K.BATCH, K.DIAG, K.STEP, K.SHUFFLE]] = [
             OPTIMIZERS[optimizer], LOSSES[loss], bmax, int(diagnostics), 0, int(shuffle)]
 
-    def calibrate_blas_threads(self, n_batches=6, repeats=2):
-        """1 or None (BLAS's default thread count), whichever trains a few batches
-        faster on this machine now; a second BLAS thread that has to wait for a
-        busy core can make every call slower than one thread alone.  Runs on a
+    def calibrate_blas_threads(self, n_batches=16, seconds=0.15, rounds=2):
+        """1 or None (BLAS's default thread count), whichever trains faster on
+        this machine now.  Each setting trains for about ``seconds`` per round,
+        alternating, because a short burst can mislead: on a shared or
+        throttled machine a second BLAS thread may be fast for a few
+        milliseconds and slower than one thread over longer runs.  Runs on a
         copy of the network: the model is not changed."""
         rows = min(len(self.X), n_batches * self.batch)
         copy = Network(self.net.sizes, self.net.hidden_act, self.net.dtype, self.net.alpha)
         copy.params[:] = self.net.params
-        best, best_t = None, np.inf
-        for threads in (1, None):
-            tr = Trainer(copy, self.X[:rows], self.Y[:rows], shuffle=False,
-                         blas_threads=threads, **self._kw)
+        trainers = {th: Trainer(copy, self.X[:rows], self.Y[:rows], shuffle=False,
+                                blas_threads=th, **self._kw) for th in (1, None)}
+        rate = {th: 0.0 for th in trainers}
+        for tr in trainers.values():
             tr.run(1)                                   # warm-up (and compilation)
-            t = np.inf
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                tr.run(1)
-                t = min(t, time.perf_counter() - t0)
-            if t < best_t:
-                best, best_t = threads, t
-        self.calibration = dict(threads=best, seconds=best_t)
+        for _ in range(rounds):
+            for th, tr in trainers.items():
+                t0, n = time.perf_counter(), 0
+                while time.perf_counter() - t0 < seconds:
+                    tr.run(1)
+                    n += 1
+                rate[th] += n / (time.perf_counter() - t0)
+        best = max(rate, key=rate.get)
+        self.calibration = dict(threads=best, epochs_per_s={str(k): v / rounds
+                                                            for k, v in rate.items()})
         return best
 
     @property

@@ -611,7 +611,7 @@ def test_blas_thread_calibration_leaves_the_model_unchanged():
     before = net.params.copy()
     tr = Trainer(net, X, Y, loss="softmax_ce", optimizer="adam", lr=1e-3, batch_size=128)
     assert tr.calibration["threads"] in (1, None) and tr.blas_threads == tr.calibration["threads"]
-    assert tr.calibration["seconds"] > 0
+    assert all(r > 0 for r in tr.calibration["epochs_per_s"].values())
     assert np.array_equal(net.params, before) and tr.ip[KT.STEP] == 0
     small = Trainer(Network([8, 16, 2], "relu"), X[:64, :8], Y[:64, :2], loss="softmax_ce",
                     optimizer="adam", lr=1e-3, batch_size=32)
