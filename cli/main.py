@@ -217,11 +217,6 @@ def train(data, dataset, target, out, quiet, plot, **p):
         click.echo(f"model saved to {path}" + (" (replaced the previous file)" if existed else ""))
 
 
-def _load_model(path):
-    import fastnn
-    return fastnn.load(path)
-
-
 @fastnn.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False))
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
@@ -235,7 +230,7 @@ def predict(model_path, data, out, proba):
     with user_errors():
         if out:
             out = output_path(out, [model_path, data])
-        model = _load_model(model_path)
+        model = fastnn.load(model_path)
         table = fastnn.read_table(data, features=model.feature_names_in_, require_target=False)
         if proba and model.task_ == "regression":
             raise click.UsageError("--proba is for classification models; this one does "
@@ -281,7 +276,7 @@ def evaluate(model_path, data, target):
     """Score MODEL on DATA: loss and accuracy, or loss, RMSE and R^2."""
     import fastnn
     with user_errors():
-        model = _load_model(model_path)
+        model = fastnn.load(model_path)
         target = target or getattr(model, "target_name_", None)
         if target is not None and target in model.feature_names_in_:
             raise click.BadParameter(f"{target!r} is one of the model's input features",

@@ -5,7 +5,6 @@ was expected.
 """
 import csv
 import gzip
-import io
 import os
 from dataclasses import dataclass, field
 
@@ -199,8 +198,3 @@ def read_table(path, target=None, features=None, require_target=True):
     if os.fspath(path).lower().endswith(".npz"):
         return read_npz(path, require_target, None if features is None else len(features))
     return read_csv(path, target, features, require_target)
-
-
-def read_csv_text(text, source="<text>", **kw):
-    """Parse CSV from a string (handy in tests and for bundled data)."""
-    return parse_csv(io.StringIO(text), source, **kw)

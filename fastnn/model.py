@@ -51,6 +51,18 @@ def _as_2d_float(X, what="X"):
     return X
 
 
+def _regression_values(y):
+    """A regression target as finite float64 values (N, n_targets), or DataError."""
+    try:
+        Y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError("regression target y must be numeric") from None
+    Y = Y.reshape(len(Y), -1)
+    if not np.all(np.isfinite(Y)):
+        raise DataError("regression target y has missing or non-finite values")
+    return Y
+
+
 class MLP:
     """A multi-layer perceptron for classification or regression.
 
@@ -102,15 +114,8 @@ class MLP:
         if y.ndim > 2 or (y.ndim == 2 and self.task_ != "regression" and y.shape[1] != 1):
             raise DataError(f"y must be 1-D (one label per row), got shape {y.shape}")
         if self.task_ == "regression":
-            try:
-                Y = np.asarray(y, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise DataError("regression target y must be numeric") from None
-            Y = Y.reshape(len(Y), -1)
-            if not np.all(np.isfinite(Y)):
-                raise DataError("regression target y has missing or non-finite values")
             self.classes_ = None
-            return Y
+            return _regression_values(y)
         self.classes_ = classes_of(y)
         if len(self.classes_) < 2:
             raise DataError("target has a single class: nothing to learn")
@@ -270,16 +275,9 @@ class MLP:
 
     def _encode_target_like(self, y):
         """Encode y with the classes (or shape) learnt from the training target."""
-        y = np.asarray(y)
         if self.task_ == "regression":
-            try:
-                Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-            except (TypeError, ValueError):
-                raise DataError("regression target y must be numeric") from None
-            if not np.all(np.isfinite(Y)):
-                raise DataError("target y has missing or non-finite values")
-            return Y
-        return encode_classes(y, self.classes_)
+            return _regression_values(y)
+        return encode_classes(np.asarray(y), self.classes_)
 
     def _scale(self, X):
         dt = np.dtype(self._arch["dtype"] if hasattr(self, "_arch") else self.dtype)

@@ -55,12 +55,6 @@ def get_threads():
     return lib[0]() if lib else None
 
 
-def set_threads(n):
-    lib = _find()
-    if lib:
-        lib[1](int(n))
-
-
 @contextlib.contextmanager
 def blas_threads(n):
     """Run the block with n BLAS threads (None: leave as is), then restore."""
