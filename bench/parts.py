@@ -38,14 +38,14 @@ def _stages(nsteps, upto, params, grads, m, v, X, Y, Z, A, D1, D2, layout, B, lo
     L = layout.shape[0]
     n_out = layout[L - 1, K.N_OUT]
     span = X.shape[0] - B + 1
-    x = K._view2(xb, 0, B, X.shape[1])
+    x = K.view2(xb, 0, B, X.shape[1])
     for s in range(nsteps):
         lo = (s * B) % span
         x[:, :] = X[lo:lo + B]          # gathered into one buffer, as train_epochs does
         K.forward_batch(Z, A, x, params, layout, alpha, B)
         if upto >= 1:
-            logits = K._view2(Z, layout[L - 1, K.WS_OFF], B, n_out)
-            loss_forward(K._view2(D1, 0, B, n_out), logits, Y[lo:lo + B], loss_code,
+            logits = K.view2(Z, layout[L - 1, K.WS_OFF], B, n_out)
+            loss_forward(K.view2(D1, 0, B, n_out), logits, Y[lo:lo + B], loss_code,
                          1.0 / B, True)
         if upto >= 2:
             K.backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha)

@@ -26,6 +26,7 @@ from .losses import loss_forward
 from .optim import (ADAM, adam_apply, adam_scalars, add_scaled_, clip_by_global_norm, sgd_update,
                     sum_squares)
 from .rng import shuffle_
+from .views import view2
 
 # layout columns
 N_IN, N_OUT, W_OFF, B_OFF, ACT, ROUTE, WS_OFF, UNIT_OFF = range(8)
@@ -49,26 +50,21 @@ N_LAYER_OUT = 3
 
 
 @njit(**JIT)
-def _view2(buf, off, rows, cols):
-    return buf[off:off + rows * cols].reshape((rows, cols))
-
-
-@njit(**JIT)
 def forward_batch(Z, A, x, params, layout, alpha, Bmax):
     """Forward pass of one batch x (B, n_features) through every layer.
 
     Writes each layer's z and a into Z/A; returns nothing.  The last layer's
-    logits are ``_view2(Z, layout[L-1, WS_OFF], B, n_out)``.
+    logits are ``view2(Z, layout[L-1, WS_OFF], B, n_out)``.
     """
     B = x.shape[0]
     L = layout.shape[0]
     inp = x
     for l in range(L):
         n_in, n_out = layout[l, N_IN], layout[l, N_OUT]
-        W = _view2(params, layout[l, W_OFF], n_in, n_out)
+        W = view2(params, layout[l, W_OFF], n_in, n_out)
         b = params[layout[l, B_OFF]:layout[l, B_OFF] + n_out]
-        z = _view2(Z, layout[l, WS_OFF], B, n_out)
-        a = _view2(A, layout[l, WS_OFF], B, n_out)
+        z = view2(Z, layout[l, WS_OFF], B, n_out)
+        a = view2(A, layout[l, WS_OFF], B, n_out)
         dense_forward(z, a, inp, W, b, layout[l, ACT], alpha, layout[l, ROUTE])
         inp = a
 
@@ -88,22 +84,22 @@ def backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha):
     din, dout = D1, D2
     for l in range(L - 1, -1, -1):
         n_in, n_out = layout[l, N_IN], layout[l, N_OUT]
-        W = _view2(params, layout[l, W_OFF], n_in, n_out)
-        dW = _view2(grads, layout[l, W_OFF], n_in, n_out)
+        W = view2(params, layout[l, W_OFF], n_in, n_out)
+        dW = view2(grads, layout[l, W_OFF], n_in, n_out)
         db = grads[layout[l, B_OFF]:layout[l, B_OFF] + n_out]
         if l < L - 1:
-            z = _view2(Z, layout[l, WS_OFF], B, n_out)
-            a = _view2(A, layout[l, WS_OFF], B, n_out)
-            dz = _view2(dout, 0, B, n_out)
-            activation_backward(dz, _view2(din, 0, B, n_out), a, z, layout[l, ACT], alpha)
+            z = view2(Z, layout[l, WS_OFF], B, n_out)
+            a = view2(A, layout[l, WS_OFF], B, n_out)
+            dz = view2(dout, 0, B, n_out)
+            activation_backward(dz, view2(din, 0, B, n_out), a, z, layout[l, ACT], alpha)
             din, dout = dout, din            # dz now in din; dout is free for dinp
         else:
-            dz = _view2(din, 0, B, n_out)
+            dz = view2(din, 0, B, n_out)
         if l > 0:
-            inp = _view2(A, layout[l - 1, WS_OFF], B, n_in)
+            inp = view2(A, layout[l - 1, WS_OFF], B, n_in)
         else:
             inp = x
-        dinp = _view2(dout, 0, B, n_in if l > 0 else 0)
+        dinp = view2(dout, 0, B, n_in if l > 0 else 0)
         dense_backward(dinp, dW, db, dz, inp, W, layout[l, ROUTE], False, l > 0)
         din, dout = dout, din                # the next layer's da is this dinp
 
@@ -159,8 +155,8 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
             shuffle_(perm, rng)
         for lo in range(0, N, Bmax):
             B = min(Bmax, N - lo)
-            x = _view2(xb, 0, B, n_features)
-            y = _view2(yb, 0, B, n_out)
+            x = view2(xb, 0, B, n_features)
+            y = view2(yb, 0, B, n_out)
             for r in range(B):            # explicit loops: no slice objects per row
                 src = perm[lo + r]
                 for c in range(n_features):
@@ -168,8 +164,8 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
                 for c in range(n_out):
                     y[r, c] = Y[src, c]
             forward_batch(Z, A, x, params, layout, alpha, Bmax)
-            logits = _view2(Z, layout[L - 1, WS_OFF], B, n_out)
-            dz = _view2(D1, 0, B, n_out)
+            logits = view2(Z, layout[L - 1, WS_OFF], B, n_out)
+            dz = view2(D1, 0, B, n_out)
             batch_loss = loss_forward(dz, logits, y, ip[LOSS], 1.0 / B, True)
             mean_loss = batch_loss / B
             if not math.isfinite(mean_loss) or mean_loss > hp[LOSS_LIMIT]:
@@ -181,7 +177,7 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
             epoch_out[e, E_STEPS] += 1
             if diag:
                 for l in range(L - 1):
-                    a = _view2(A, layout[l, WS_OFF], B, layout[l, N_OUT])
+                    a = view2(A, layout[l, WS_OFF], B, layout[l, N_OUT])
                     u0 = layout[l, UNIT_OFF]
                     layer_out[e, l, L_SAT] += activation_stats(
                         alive[e, u0:u0 + layout[l, N_OUT]], a, layout[l, ACT])
@@ -231,4 +227,4 @@ def predict_logits(out, X, params, layout, Z, A, alpha, Bmax):
     for lo in range(0, N, Bmax):
         B = min(Bmax, N - lo)
         forward_batch(Z, A, X[lo:lo + B], params, layout, alpha, Bmax)
-        out[lo:lo + B, :] = _view2(Z, layout[L - 1, WS_OFF], B, n_out)
+        out[lo:lo + B, :] = view2(Z, layout[L - 1, WS_OFF], B, n_out)
