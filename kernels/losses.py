@@ -17,7 +17,7 @@ import math
 
 from numba import njit
 
-from .activations import row_max, sigmoid_scalar
+from .activations import row_max
 from .config import JIT
 
 BCE, SOFTMAX_CE, MSE = range(3)
@@ -38,9 +38,11 @@ def loss_forward(dz, z, y, loss, scale, need_error):
             for j in range(n):
                 x = z[i, j]
                 t = y[i, j]
-                total += max(x, 0.0) - x * t + math.log1p(math.exp(-abs(x)))
+                ex = math.exp(-abs(x))          # one exp serves the loss and the sigmoid
+                total += max(x, 0.0) - x * t + math.log1p(ex)
                 if need_error:
-                    dz[i, j] = scale * (sigmoid_scalar(x) - t)
+                    p = 1.0 / (1.0 + ex) if x >= 0 else ex / (1.0 + ex)
+                    dz[i, j] = scale * (p - t)
         elif loss == SOFTMAX_CE:
             m = row_max(z, i)
             s = 0.0

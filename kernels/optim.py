@@ -21,22 +21,30 @@ OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
 
 
 @njit(**JIT)
-def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0):
+def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0, n_l2=-1):
     """One SGD step; params and vel updated in place.
 
-    The gradient used is g = grads + l2 * params (grads itself is not changed);
-    returns sum(g**2) in float64, so a caller that does not clip gets the
-    gradient norm without another pass over the buffer.
+    The gradient used is g = grads + l2 * params on the first n_l2 elements
+    (all when n_l2 < 0; a layer's segment is its weights then its biases, and
+    the penalty is on the weights only) and g = grads after them; grads itself
+    is not changed.  Returns (sum g**2 before n_l2, sum after) in float64, so a
+    caller that does not clip gets the gradient norms without another pass.
     """
     n = params.shape[0]
+    if n_l2 < 0:
+        n_l2 = n
     as_t = params.dtype.type  # keep the loop in the buffer's precision
     lr_t = as_t(lr)
     mu = as_t(momentum)
-    l2_t = as_t(l2)
-    s = 0.0
+    l2_t, zero, one = as_t(l2), as_t(0.0), as_t(1.0)
+    sw = 0.0
+    sb = 0.0
     for i in range(n):
-        g = grads[i] + l2_t * params[i]
-        s += np.float64(g) * np.float64(g)
+        w = one if i < n_l2 else zero              # 1 on weights, 0 on biases
+        g = grads[i] + l2_t * w * params[i]
+        gg = np.float64(g) * np.float64(g)
+        sw += gg * np.float64(w)                   # masks, not branches: the loop vectorises
+        sb += gg * (1.0 - np.float64(w))
         if momentum == 0.0:
             params[i] -= lr_t * g
         else:
@@ -46,38 +54,51 @@ def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0):
                 params[i] -= lr_t * (g + mu * vi)
             else:
                 params[i] -= lr_t * vi
-    return s
+    return sw, sb
 
 
 @njit(**JIT)
 def adam_scalars(lr, beta1, beta2, eps, t):
     """(step, eps_hat) of Adam step t, in float64, such that
     lr * mhat / (sqrt(vhat) + eps) == step * m / (sqrt(v) + eps_hat)."""
-    c1 = 1.0 / (1.0 - beta1 ** t)
-    root_c2 = math.sqrt(1.0 - beta2 ** t)          # sqrt(1 - b2^t) = 1 / sqrt(c2)
-    return lr * c1 * root_c2, eps * root_c2
+    return adam_scalars_pow(lr, eps, beta1 ** t, beta2 ** t)
 
 
 @njit(**JIT)
-def adam_apply(params, m, v, grads, step, eps_hat, beta1, beta2, l2):
+def adam_scalars_pow(lr, eps, beta1_t, beta2_t):
+    """:func:`adam_scalars` from the powers beta1**t and beta2**t (a training
+    loop carries them from step to step: two multiplies instead of two pow)."""
+    root_c2 = math.sqrt(1.0 - beta2_t)          # sqrt(1 - b2^t) = 1 / sqrt(c2)
+    return lr / (1.0 - beta1_t) * root_c2, eps * root_c2
+
+
+@njit(**JIT)
+def adam_apply(params, m, v, grads, step, eps_hat, beta1, beta2, l2, n_l2=-1):
     """The Adam loop with the bias corrections already folded into step/eps_hat
-    (see :func:`adam_scalars`); returns sum(g**2) in float64."""
+    (see :func:`adam_scalars`); l2, n_l2 and the returned pair of sums of g**2
+    as in :func:`sgd_update`."""
     n = params.shape[0]
+    if n_l2 < 0:
+        n_l2 = n
     as_t = params.dtype.type        # the loop runs in the buffer's precision
     step_t, eps_t = as_t(step), as_t(eps_hat)
     b1, b2 = as_t(beta1), as_t(beta2)
     ob1, ob2 = as_t(1.0 - beta1), as_t(1.0 - beta2)
-    l2_t = as_t(l2)
-    s = 0.0
+    l2_t, zero, one = as_t(l2), as_t(0.0), as_t(1.0)
+    sw = 0.0
+    sb = 0.0
     for i in range(n):
-        g = grads[i] + l2_t * params[i]
-        s += np.float64(g) * np.float64(g)
+        w = one if i < n_l2 else zero              # 1 on weights, 0 on biases
+        g = grads[i] + l2_t * w * params[i]
+        gg = np.float64(g) * np.float64(g)
+        sw += gg * np.float64(w)                   # masks, not branches: the loop vectorises
+        sb += gg * (1.0 - np.float64(w))
         mi = b1 * m[i] + ob1 * g
         vi = b2 * v[i] + ob2 * g * g
         m[i] = mi
         v[i] = vi
         params[i] -= step_t * mi / (math.sqrt(vi) + eps_t)
-    return s
+    return sw, sb
 
 
 @njit(**JIT)
@@ -88,7 +109,8 @@ def adam_update(params, m, v, grads, lr, beta1, beta2, eps, t, l2=0.0):
     returns sum(g**2) in float64 (see :func:`sgd_update`).
     """
     step, eps_hat = adam_scalars(lr, beta1, beta2, eps, t)
-    return adam_apply(params, m, v, grads, step, eps_hat, beta1, beta2, l2)
+    sw, sb = adam_apply(params, m, v, grads, step, eps_hat, beta1, beta2, l2)
+    return sw + sb
 
 
 @njit(**JIT)

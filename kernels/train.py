@@ -23,7 +23,7 @@ from .activations import activation_backward, activation_stats
 from .config import JIT
 from .dense import dense_backward, dense_forward
 from .losses import loss_forward
-from .optim import (ADAM, adam_apply, adam_scalars, add_scaled_, clip_by_global_norm, sgd_update,
+from .optim import (ADAM, adam_apply, adam_scalars_pow, add_scaled_, clip_by_global_norm, sgd_update,
                     sum_squares)
 from .rng import shuffle_
 from .views import view2
@@ -105,14 +105,16 @@ def backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha):
 
 
 @njit(**JIT)
-def _update(params, opt_a, opt_b, grads, hp, ip, l2, step, eps_hat):
-    """The optimizer step ip[OPT] over these (segments of the) buffers; returns sum(g^2).
+def _update(params, opt_a, opt_b, grads, hp, ip, l2, n_l2, step, eps_hat):
+    """The optimizer step ip[OPT] over these (segments of the) buffers; returns
+    the pair of sums of g^2 (see :func:`kernels.optim.sgd_update`).
 
     step/eps_hat: Adam's bias-corrected scalars for this step (computed once per
     step, not once per segment)."""
     if ip[OPT] == ADAM:
-        return adam_apply(params, opt_a, opt_b, grads, step, eps_hat, hp[BETA1], hp[BETA2], l2)
-    return sgd_update(params, opt_a, grads, hp[LR], hp[MOMENTUM], hp[NESTEROV] != 0.0, l2)
+        return adam_apply(params, opt_a, opt_b, grads, step, eps_hat, hp[BETA1], hp[BETA2], l2,
+                          n_l2)
+    return sgd_update(params, opt_a, grads, hp[LR], hp[MOMENTUM], hp[NESTEROV] != 0.0, l2, n_l2)
 
 
 @njit(**JIT)
@@ -146,6 +148,7 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
     alpha = as_t(hp[ALPHA])
     l2 = hp[L2]
     diag = ip[DIAG] != 0
+    beta1_t, beta2_t = hp[BETA1] ** ip[STEP], hp[BETA2] ** ip[STEP]   # advanced every step
     for e in range(n_epochs):
         epoch_out[e, :] = 0.0
         layer_out[e, :, :] = 0.0
@@ -183,7 +186,9 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
                         alive[e, u0:u0 + layout[l, N_OUT]], a, layout[l, ACT])
             backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha)
             ip[STEP] += 1
-            step, eps_hat = adam_scalars(hp[LR], hp[BETA1], hp[BETA2], hp[EPS], ip[STEP])
+            beta1_t *= hp[BETA1]
+            beta2_t *= hp[BETA2]
+            step, eps_hat = adam_scalars_pow(hp[LR], hp[EPS], beta1_t, beta2_t)
             if hp[CLIP] > 0.0:
                 # clipping needs the global norm before any update: one extra pass
                 total2 = 0.0
@@ -198,18 +203,17 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
                     layer_out[e, l, L_GB2] += gb2
                 if clip_by_global_norm(grads, hp[CLIP], math.sqrt(total2)):
                     epoch_out[e, E_CLIPPED] += 1
-                _update(params, opt_a, opt_b, grads, hp, ip, 0.0, step, eps_hat)
+                _update(params, opt_a, opt_b, grads, hp, ip, 0.0, -1, step, eps_hat)
             else:
-                # no clipping: the update computes each segment's norm as it goes
+                # no clipping: the update computes each layer's norms as it goes, one
+                # pass over the layer's weights and biases (contiguous in the buffer)
                 for l in range(L):
                     w0, b0 = layout[l, W_OFF], layout[l, B_OFF]
                     b1 = b0 + layout[l, N_OUT]
-                    layer_out[e, l, L_GW2] += _update(params[w0:b0], opt_a[w0:b0],
-                                                      opt_b[w0:b0], grads[w0:b0], hp, ip, l2,
-                                                      step, eps_hat)
-                    layer_out[e, l, L_GB2] += _update(params[b0:b1], opt_a[b0:b1],
-                                                      opt_b[b0:b1], grads[b0:b1], hp, ip, 0.0,
-                                                      step, eps_hat)
+                    gw2, gb2 = _update(params[w0:b1], opt_a[w0:b1], opt_b[w0:b1],
+                                       grads[w0:b1], hp, ip, l2, b0 - w0, step, eps_hat)
+                    layer_out[e, l, L_GW2] += gw2
+                    layer_out[e, l, L_GB2] += gb2
     return n_epochs
 
 
