@@ -6,6 +6,7 @@ labels, scaling or files (that is :mod:`fastnn.model`).
 """
 import time
 
+import numba
 import numpy as np
 
 from kernels import train as K
@@ -25,7 +26,7 @@ BLAS_MIN_MACS = 1024
 
 #: BLAS runs single-threaded unless some layer's product has at least this
 #: many multiply-adds per batch (then a quick calibration at the start of
-#: training picks 1 thread or BLAS's default, see Trainer.calibrate_blas_threads):
+#: training picks 1 thread or BLAS's default, see Trainer.calibrate):
 #: below it a second thread saves nothing
 #: (``python -m bench.routes``: 2 threads take 0.8x at 1M, 0.55x at 25M, about
 #: 1.0x below, per layer; but whole epochs of a 64-64-64 net at batch 256 (1M)
@@ -33,11 +34,40 @@ BLAS_MIN_MACS = 1024
 #: busy machine waiting for the second thread can stall each call.
 BLAS_THREADS_MIN_MACS = 2_000_000
 
+#: The batch split across two threads (each half-batch's forward and backward
+#: on its own thread with 1-thread BLAS, see kernels.train._halves) is a
+#: calibration candidate when a step has at least this many multiply-adds, the
+#: batch at least SPLIT_MIN_BATCH rows and the data at least SPLIT_MIN_ROWS
+#: (a calibration costs about 0.3 s per candidate, worth it only on long runs).
+#: Starting the two threads costs about 2.5 us per step (Numba's OpenMP layer
+#: here), so it cannot pay on small nets: on W2 (195k multiply-adds per step)
+#: the forward-backward took 9.7 us split vs 14.2 us serial when the second
+#: core was free, and longer than serial when it was busy.
+SPLIT_MIN_MACS = 100_000
+SPLIT_MIN_BATCH = 16
+SPLIT_MIN_ROWS = 10_000
+
+#: Execution modes: (BLAS threads, batch split); None = BLAS's default count.
+MODES = {"serial": (1, False), "blas": (None, False), "split": (1, True)}
+
 
 def choose_blas_threads(batch, sizes):
     """1 for networks whose layers are all small, None (BLAS's default) otherwise."""
     macs = max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
     return None if macs >= BLAS_THREADS_MIN_MACS else 1
+
+
+def candidate_modes(batch, sizes, n_rows):
+    """The execution modes (keys of MODES) worth trying for this network and
+    data, the shape rule's choice first (used when there is no calibration)."""
+    modes = ["blas" if choose_blas_threads(batch, sizes) is None else "serial"]
+    if modes[0] == "blas":
+        modes.append("serial")
+    step_macs = sum(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if (step_macs >= SPLIT_MIN_MACS and batch >= SPLIT_MIN_BATCH and n_rows >= SPLIT_MIN_ROWS
+            and numba.get_num_threads() >= 2):
+        modes.append("split")
+    return modes
 
 
 def choose_route(batch, n_in, n_out):
@@ -155,7 +185,7 @@ class Trainer:
     def __init__(self, net, X, Y, *, loss, optimizer, lr, batch_size, beta1=0.9,
                  beta2=0.999, eps=1e-8, momentum=0.0, nesterov=False, clip_norm=0.0,
                  loss_limit=np.inf, diagnostics=False, shuffle=True, seed=0, routes=None,
-                 l2=0.0, blas_threads="auto"):
+                 l2=0.0, mode="auto"):
         self.net = net
         self._kw = dict(loss=loss, optimizer=optimizer, lr=lr, batch_size=batch_size,
                         beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
@@ -166,10 +196,11 @@ class Trainer:
         self.Y = np.ascontiguousarray(Y, dtype=dt).reshape(len(self.X), -1)
         n = len(self.X)
         self.batch = bmax = int(min(batch_size, n))
-        self.blas_threads = (choose_blas_threads(bmax, net.sizes) if blas_threads == "auto"
-                             else blas_threads)
-        if blas_threads == "auto" and self.blas_threads is None and len(self.X) >= 4 * bmax:
-            self.blas_threads = self.calibrate_blas_threads()
+        if mode == "auto":
+            modes = candidate_modes(bmax, net.sizes, n)
+            mode = (self.calibrate(modes) if len(modes) > 1 and n >= 4 * bmax else modes[0])
+        self.mode = mode
+        self.blas_threads, split = MODES[mode]
         self.grads = np.zeros(net.n_params, dtype=dt)
         self.opt_a = np.zeros(net.n_params, dtype=dt)
         self.opt_b = np.zeros(net.n_params, dtype=dt)
@@ -186,32 +217,34 @@ class Trainer:
         self.ip = np.zeros(K.N_IP, dtype=np.int64)
         self.ip[[K.OPT, K.LOSS, K.BATCH, K.DIAG, K.STEP, K.SHUFFLE]] = [
             OPTIMIZERS[optimizer], LOSSES[loss], bmax, int(diagnostics), 0, int(shuffle)]
+        self.ws2 = (np.empty(K.split_workspace_size(net.n_params, len(self.Z), len(self.D1)),
+                             dtype=dt) if split else None)
 
-    def calibrate_blas_threads(self, n_batches=16, seconds=0.15, rounds=2):
-        """1 or None (BLAS's default thread count), whichever trains faster on
-        this machine now.  Each setting trains for about ``seconds`` per round,
-        alternating, because a short burst can mislead: on a shared or
-        throttled machine a second BLAS thread may be fast for a few
-        milliseconds and slower than one thread over longer runs.  Runs on a
-        copy of the network: the model is not changed."""
+    def calibrate(self, modes, n_batches=16, seconds=0.15, rounds=2):
+        """The fastest of ``modes`` (keys of MODES) on this machine now.
+
+        Each mode trains for about ``seconds`` per round, alternating, because
+        a short burst can mislead: on a shared or throttled machine a second
+        thread may be fast for a few milliseconds and slower than one thread
+        over longer runs.  Runs on a copy of the network: the model is not
+        changed.  The rates are kept in ``self.calibration``."""
         rows = min(len(self.X), n_batches * self.batch)
         copy = Network(self.net.sizes, self.net.hidden_act, self.net.dtype, self.net.alpha)
         copy.params[:] = self.net.params
-        trainers = {th: Trainer(copy, self.X[:rows], self.Y[:rows], shuffle=False,
-                                blas_threads=th, **self._kw) for th in (1, None)}
-        rate = {th: 0.0 for th in trainers}
+        trainers = {m: Trainer(copy, self.X[:rows], self.Y[:rows], shuffle=False, mode=m,
+                               **self._kw) for m in modes}
+        rate = {m: 0.0 for m in trainers}
         for tr in trainers.values():
             tr.run(1)                                   # warm-up (and compilation)
         for _ in range(rounds):
-            for th, tr in trainers.items():
+            for m, tr in trainers.items():
                 t0, n = time.perf_counter(), 0
                 while time.perf_counter() - t0 < seconds:
                     tr.run(1)
                     n += 1
-                rate[th] += n / (time.perf_counter() - t0)
+                rate[m] += n / (time.perf_counter() - t0)
         best = max(rate, key=rate.get)
-        self.calibration = dict(threads=best, epochs_per_s={str(k): v / rounds
-                                                            for k, v in rate.items()})
+        self.calibration = dict(mode=best, epochs_per_s={m: v / rounds for m, v in rate.items()})
         return best
 
     @property
@@ -255,5 +288,5 @@ class Trainer:
             done = K.train_epochs(net.params, self.grads, self.opt_a, self.opt_b, self.X,
                                   self.Y, self.perm, self.rng, self.layout, self.hp, self.ip,
                                   self.Z, self.A, self.D1, self.D2, self.xb, self.yb,
-                                  epoch_out, layer_out, alive, n_epochs)
+                                  self.ws2, epoch_out, layer_out, alive, n_epochs)
         return done, epoch_out, layer_out, alive

@@ -17,7 +17,8 @@ loss kernel consumes logits and returns p - y directly.
 """
 import math
 
-from numba import njit
+import numpy as np
+from numba import njit, prange
 
 from .activations import activation_backward, activation_stats
 from .config import JIT
@@ -118,8 +119,93 @@ def _update(params, opt_a, opt_b, grads, hp, ip, l2, n_l2, step, eps_hat):
 
 
 @njit(**JIT)
+def _forward_backward(grads, Z, A, D1, D2, x, y, params, layout, alpha, loss, scale):
+    """Forward, loss and output error (scaled by ``scale``), backward of the rows
+    x/y; grads overwritten.  Returns the summed loss of these rows."""
+    L = layout.shape[0]
+    B = x.shape[0]
+    n_out = layout[L - 1, N_OUT]
+    forward_batch(Z, A, x, params, layout, alpha, B)
+    batch_loss = loss_forward(view2(D1, 0, B, n_out), view2(Z, layout[L - 1, WS_OFF], B, n_out),
+                              y, loss, scale, True)
+    backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha)
+    return batch_loss
+
+
+def split_workspace_size(n_params, n_ws, n_d):
+    """Length of the second thread's flat workspace ``ws2`` of train_epochs:
+    its own grads, Z, A (n_ws each), D1, D2 (n_d each)."""
+    return n_params + 2 * n_ws + 2 * n_d
+
+
+@njit(**JIT)
+def _ws2_parts(ws2, n_params, n_ws, n_d):
+    """(grads, Z, A, D1, D2) of the second half-batch, views into ws2."""
+    z0 = n_params
+    a0 = z0 + n_ws
+    d0 = a0 + n_ws
+    return (ws2[:n_params], ws2[z0:a0], ws2[a0:d0], ws2[d0:d0 + n_d],
+            ws2[d0 + n_d:d0 + 2 * n_d])
+
+
+@njit(parallel=True, **JIT)
+def _halves(grads, Z, A, D1, D2, ws2, x, y, params, layout, alpha, loss, scale, losses):
+    """_forward_backward of the two halves of a batch (rows [0, h) and [h, B),
+    h = ceil(B/2)) at once, one per thread: the first into grads and the
+    workspaces Z..D2, the second into its own (views of ws2).  The halves are
+    fixed by B, not by the thread count, so 1 and 2 threads compute the same
+    numbers; losses[0], losses[1] get each half's summed loss."""
+    B = x.shape[0]
+    h = (B + 1) // 2
+    for c in prange(2):
+        if c == 0:
+            losses[0] = _forward_backward(grads, Z, A, D1, D2, x[:h], y[:h], params, layout,
+                                          alpha, loss, scale)
+        else:
+            g2, Z2, A2, D12, D22 = _ws2_parts(ws2, params.shape[0], Z.shape[0], D1.shape[0])
+            losses[1] = _forward_backward(g2, Z2, A2, D12, D22, x[h:], y[h:], params, layout,
+                                          alpha, loss, scale)
+
+
+@njit(**JIT)
+def _split_forward_backward(grads, Z, A, D1, D2, ws2, x, y, params, layout, alpha, loss,
+                            losses):
+    """Gradient of the batch x/y into grads, as two halves on two threads when
+    it has 2+ rows (the halves' gradients summed, first + second); returns
+    the summed loss."""
+    B = x.shape[0]
+    if B < 2:
+        return _forward_backward(grads, Z, A, D1, D2, x, y, params, layout, alpha, loss, 1.0 / B)
+    _halves(grads, Z, A, D1, D2, ws2, x, y, params, layout, alpha, loss, 1.0 / B, losses)
+    add_scaled_(grads, _ws2_parts(ws2, params.shape[0], Z.shape[0], D1.shape[0])[0], 1.0)
+    return losses[0] + losses[1]
+
+
+@njit(**JIT)
+def _activation_stats(alive, layer_sat, A, layout, r0, r1):
+    """Dead/saturated-unit statistics of every hidden layer for rows [r0, r1) of A."""
+    for l in range(layout.shape[0] - 1):
+        n = layout[l, N_OUT]
+        a = view2(A, layout[l, WS_OFF] + r0 * n, r1 - r0, n)
+        u0 = layout[l, UNIT_OFF]
+        layer_sat[l] += activation_stats(alive[u0:u0 + n], a, layout[l, ACT])
+
+
+@njit(**JIT)
+def _split_activation_stats(alive, layer_sat, A, A2, layout, B):
+    """_activation_stats of a batch trained by _split_forward_backward (A2: the
+    second half's activations)."""
+    if B < 2:
+        _activation_stats(alive, layer_sat, A, layout, 0, B)
+        return
+    h = (B + 1) // 2
+    _activation_stats(alive, layer_sat, A, layout, 0, h)
+    _activation_stats(alive, layer_sat, A2, layout, 0, B - h)
+
+
+@njit(**JIT)
 def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
-                 Z, A, D1, D2, xb, yb, epoch_out, layer_out, alive, n_epochs):
+                 Z, A, D1, D2, xb, yb, ws2, epoch_out, layer_out, alive, n_epochs):
     """Run up to n_epochs epochs of mini-batch training, in place.
 
     X (N, n_features), Y (N, n_out) targets in the loss's encoding; perm (N,)
@@ -136,6 +222,11 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
     ip[DIAG], the count of saturated outputs), and alive[e] (hidden unit ever
     non-zero, only when ip[DIAG]).
 
+    ws2 None: one thread (plus BLAS's).  ws2 an array (sized by
+    :func:`split_workspace_size`, the second half's buffers): batches of two
+    or more rows run as two halves on two threads (:func:`_halves`) and
+    their gradients are summed in a fixed order.
+
     A batch whose mean loss is not finite or exceeds hp[LOSS_LIMIT] stops
     training before its update is applied (diverged flag set); the function
     returns the number of epochs completed.
@@ -149,6 +240,7 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
     l2 = hp[L2]
     diag = ip[DIAG] != 0
     beta1_t, beta2_t = hp[BETA1] ** ip[STEP], hp[BETA2] ** ip[STEP]   # advanced every step
+    half_losses = np.zeros(2)
     for e in range(n_epochs):
         epoch_out[e, :] = 0.0
         layer_out[e, :, :] = 0.0
@@ -166,10 +258,14 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
                     x[r, c] = X[src, c]
                 for c in range(n_out):
                     y[r, c] = Y[src, c]
-            forward_batch(Z, A, x, params, layout, alpha, Bmax)
-            logits = view2(Z, layout[L - 1, WS_OFF], B, n_out)
-            dz = view2(D1, 0, B, n_out)
-            batch_loss = loss_forward(dz, logits, y, ip[LOSS], 1.0 / B, True)
+            # ``ws2 is None`` is decided when Numba compiles (dead-branch pruning on
+            # the argument's type): the serial specialisation never compiles _halves
+            if ws2 is None:
+                batch_loss = _forward_backward(grads, Z, A, D1, D2, x, y, params, layout, alpha,
+                                               ip[LOSS], 1.0 / B)
+            else:
+                batch_loss = _split_forward_backward(grads, Z, A, D1, D2, ws2, x, y, params,
+                                                     layout, alpha, ip[LOSS], half_losses)
             mean_loss = batch_loss / B
             if not math.isfinite(mean_loss) or mean_loss > hp[LOSS_LIMIT]:
                 epoch_out[e, E_DIVERGED] = 1.0
@@ -179,12 +275,11 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
             epoch_out[e, E_SEEN] += B
             epoch_out[e, E_STEPS] += 1
             if diag:
-                for l in range(L - 1):
-                    a = view2(A, layout[l, WS_OFF], B, layout[l, N_OUT])
-                    u0 = layout[l, UNIT_OFF]
-                    layer_out[e, l, L_SAT] += activation_stats(
-                        alive[e, u0:u0 + layout[l, N_OUT]], a, layout[l, ACT])
-            backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha)
+                if ws2 is None:
+                    _activation_stats(alive[e], layer_out[e, :, L_SAT], A, layout, 0, B)
+                else:
+                    A2 = _ws2_parts(ws2, params.shape[0], Z.shape[0], D1.shape[0])[2]
+                    _split_activation_stats(alive[e], layer_out[e, :, L_SAT], A, A2, layout, B)
             ip[STEP] += 1
             beta1_t *= hp[BETA1]
             beta2_t *= hp[BETA2]

@@ -439,12 +439,15 @@ NET_CASES = [  # sizes, hidden activation, loss
 ]
 
 
+@pytest.mark.parametrize("mode", ["serial", "split"])
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("clip", [False, True])
 @pytest.mark.parametrize("opt", list(OPT_CASES))
 @pytest.mark.parametrize("sizes,act,loss", NET_CASES)
-def test_train_epochs_full_batch_equals_reference_steps(sizes, act, loss, opt, clip, dt):
-    """Three full-batch epochs (shuffle off) equal three reference steps: loss, grads, params, state, clip count."""
+def test_train_epochs_full_batch_equals_reference_steps(sizes, act, loss, opt, clip, dt, mode):
+    """Three full-batch epochs (shuffle off) equal three reference steps: loss, grads, params, state, clip count.
+
+    mode split: the 11-row batch runs as halves of 6 and 5 rows on two threads."""
     rng = np.random.default_rng(len(sizes) * 10 + sizes[0])
     N = 11
     net = _random_net(sizes, act, dt, seed=sizes[0])
@@ -455,7 +458,7 @@ def test_train_epochs_full_batch_equals_reference_steps(sizes, act, loss, opt, c
     if clip:  # a max_norm below the first step's gradient norm, so clipping fires at least once
         _, g0 = ref.network_gradients(X, Y, layers, act, loss, ALPHA)
         hp["clip_norm"] = 0.5 * ref.global_norm([g for pair in g0 for g in pair])
-    tr = Trainer(net, X, Y, loss=loss, batch_size=N, shuffle=False, **hp)
+    tr = Trainer(net, X, Y, loss=loss, batch_size=N, shuffle=False, mode=mode, **hp)
     n = net.n_params
     opt_a, opt_b = np.zeros(n), np.zeros(n)
     clipped_any = False
@@ -573,7 +576,7 @@ def test_one_and_two_blas_threads_train_identically():
         net = Network([96, 256, 128, 10], "relu", dtype=np.float32)
         net.initialize(np.random.default_rng(0), "he")
         tr = Trainer(net, X, Y, loss="softmax_ce", optimizer="adam", lr=1e-3, batch_size=128,
-                     blas_threads=n)
+                     mode={1: "serial", 2: "blas"}[n])
         tr.run(2)
         assert threads.get_threads() is not None
         results.append(net.params.copy())
@@ -600,8 +603,8 @@ def test_fused_norms_equal_separate_pass(opt):
     assert_allclose(out[0][1], out[1][1], rtol=1e-12, atol=1e-14)
 
 
-def test_blas_thread_calibration_leaves_the_model_unchanged():
-    """Large layers trigger the 1-vs-default BLAS thread calibration; it picks one and changes nothing."""
+def test_mode_calibration_leaves_the_model_unchanged():
+    """Large layers trigger the calibration of the execution mode; it picks one and changes nothing."""
     from fastnn.network import Network, Trainer
     rng = np.random.default_rng(8)
     X = rng.standard_normal((2048, 256)).astype(np.float32)
@@ -610,9 +613,80 @@ def test_blas_thread_calibration_leaves_the_model_unchanged():
     net.initialize(np.random.default_rng(0), "he")
     before = net.params.copy()
     tr = Trainer(net, X, Y, loss="softmax_ce", optimizer="adam", lr=1e-3, batch_size=128)
-    assert tr.calibration["threads"] in (1, None) and tr.blas_threads == tr.calibration["threads"]
+    assert set(tr.calibration["epochs_per_s"]) == {"blas", "serial"}    # too few rows to split
+    assert tr.mode == tr.calibration["mode"]
     assert all(r > 0 for r in tr.calibration["epochs_per_s"].values())
     assert np.array_equal(net.params, before) and tr.ip[KT.STEP] == 0
     small = Trainer(Network([8, 16, 2], "relu"), X[:64, :8], Y[:64, :2], loss="softmax_ce",
                     optimizer="adam", lr=1e-3, batch_size=32)
-    assert small.blas_threads == 1 and not hasattr(small, "calibration")
+    assert small.mode == "serial" and small.blas_threads == 1 and not hasattr(small, "calibration")
+
+
+def test_candidate_modes_follow_the_shape_rule():
+    """Split is tried only for big steps on big data; 2-thread BLAS only for big layers."""
+    from fastnn.network import candidate_modes
+    import numba
+    assert candidate_modes(4, [2, 8, 8, 1], 4) == ["serial"]                       # W1
+    two_threads = numba.get_num_threads() >= 2
+    assert candidate_modes(32, [30, 64, 64, 1], 100_000) == (                      # W2
+        ["serial", "split"] if two_threads else ["serial"])
+    assert "split" not in candidate_modes(32, [30, 64, 64, 1], 455)               # breast cancer
+    assert candidate_modes(128, [784, 256, 128, 10], 60_000)[:2] == ["blas", "serial"]
+    assert "split" not in candidate_modes(8, [784, 256, 128, 10], 60_000)         # batch 8
+
+
+def _split_pair(dt, diagnostics=False, threads=None, routes=None, act="relu", x_scale=1.0,
+                bias0=0.0):
+    """(serial, split) trainers after 2 shuffled epochs of 33 rows in batches of 16 (16, 16, 1)."""
+    import numba
+    from fastnn.network import Network, Trainer
+    rng = np.random.default_rng(21)
+    X = _rand(rng, (33, 7), dt) * dt(x_scale)
+    Y = np.eye(4, dtype=dt)[rng.integers(0, 4, 33)]
+    out = []
+    for mode in ("serial", "split"):
+        net = Network([7, 12, 9, 4], act, dtype=dt)
+        net.initialize(np.random.default_rng(3), "he")
+        net.b(0)[:] = bias0
+        tr = Trainer(net, X, Y, loss="softmax_ce", optimizer="adam", lr=0.01, batch_size=16,
+                     seed=4, mode=mode, diagnostics=diagnostics, routes=routes, l2=0.01)
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads or before)
+        try:
+            out.append((tr, tr.run(2)))
+        finally:
+            numba.set_num_threads(before)
+    return out
+
+
+@pytest.mark.parametrize("route", [ROUTE_LOOPS, ROUTE_BLAS])
+@pytest.mark.parametrize("dt", DTYPES)
+def test_split_batches_train_like_serial(dt, route):
+    """Two halves on two threads (with a 1-row last batch) train like the serial engine, both routes."""
+    (serial, (ds, eo_s, lo_s, _)), (split, (dp, eo_p, lo_p, _)) = _split_pair(dt, routes=route)
+    assert ds == dp == 2 and split.ws2 is not None and serial.ws2 is None
+    assert np.all(split.layout[:, KT.ROUTE] == route)
+    assert_allclose(split.net.params, serial.net.params, **ref.tol(dt))
+    assert_allclose(eo_p, eo_s, **ref.tol(dt))
+    assert_allclose(lo_p[:, :, :2], lo_s[:, :, :2], **ref.tol(dt))      # gradient norms
+
+
+@pytest.mark.parametrize("act,x_scale,bias0", [("relu", 1.0, -2.0), ("tanh", 30.0, 0.0)])
+def test_split_diagnostics_equal_serial(act, x_scale, bias0):
+    """Dead-unit (relu) and saturation (tanh) statistics of split batches count every row once, as serial does."""
+    (_, (_, _, lo_s, alive_s)), (_, (_, _, lo_p, alive_p)) = _split_pair(
+        np.float64, diagnostics=True, act=act, x_scale=x_scale, bias0=bias0)
+    assert np.array_equal(alive_p, alive_s)
+    assert np.array_equal(lo_p[:, :, KT.L_SAT], lo_s[:, :, KT.L_SAT])
+    if act == "relu":
+        assert alive_s.any() and not alive_s.all()          # some units alive, some never
+    else:
+        assert lo_s[:, :, KT.L_SAT].sum() > 0
+
+
+def test_split_one_and_two_threads_train_identically():
+    """The halves are fixed by the batch, not the thread count: 1 and 2 Numba threads give equal bits."""
+    (_, _), (one, (_, eo1, lo1, _)) = _split_pair(np.float32, threads=1)
+    (_, _), (two, (_, eo2, lo2, _)) = _split_pair(np.float32, threads=2)
+    assert np.array_equal(one.net.params, two.net.params)
+    assert np.array_equal(eo1, eo2) and np.array_equal(lo1, lo2)
