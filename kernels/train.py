@@ -27,7 +27,7 @@ from .losses import loss_forward
 from .optim import (ADAM, adam_apply, adam_scalars_pow, add_scaled_, clip_by_global_norm, sgd_update,
                     sum_squares)
 from .rng import shuffle_
-from .views import view2
+from .views import view1, view2
 
 # layout columns
 N_IN, N_OUT, W_OFF, B_OFF, ACT, ROUTE, WS_OFF, UNIT_OFF = range(8)
@@ -63,7 +63,7 @@ def forward_batch(Z, A, x, params, layout, alpha, Bmax):
     for l in range(L):
         n_in, n_out = layout[l, N_IN], layout[l, N_OUT]
         W = view2(params, layout[l, W_OFF], n_in, n_out)
-        b = params[layout[l, B_OFF]:layout[l, B_OFF] + n_out]
+        b = view1(params, layout[l, B_OFF], n_out)
         z = view2(Z, layout[l, WS_OFF], B, n_out)
         a = view2(A, layout[l, WS_OFF], B, n_out)
         dense_forward(z, a, inp, W, b, layout[l, ACT], alpha, layout[l, ROUTE])
@@ -87,7 +87,7 @@ def backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha):
         n_in, n_out = layout[l, N_IN], layout[l, N_OUT]
         W = view2(params, layout[l, W_OFF], n_in, n_out)
         dW = view2(grads, layout[l, W_OFF], n_in, n_out)
-        db = grads[layout[l, B_OFF]:layout[l, B_OFF] + n_out]
+        db = view1(grads, layout[l, B_OFF], n_out)
         if l < L - 1:
             z = view2(Z, layout[l, WS_OFF], B, n_out)
             a = view2(A, layout[l, WS_OFF], B, n_out)
@@ -242,8 +242,11 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
     beta1_t, beta2_t = hp[BETA1] ** ip[STEP], hp[BETA2] ** ip[STEP]   # advanced every step
     half_losses = np.zeros(2)
     for e in range(n_epochs):
-        epoch_out[e, :] = 0.0
-        layer_out[e, :, :] = 0.0
+        for k in range(N_EPOCH_OUT):       # loops, not slice assignments (no slice objects)
+            epoch_out[e, k] = 0.0
+        for l in range(L):
+            for k in range(N_LAYER_OUT):
+                layer_out[e, l, k] = 0.0
         if diag:
             alive[e, :] = 0
         if ip[SHUFFLE] != 0:
@@ -305,8 +308,10 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
                 for l in range(L):
                     w0, b0 = layout[l, W_OFF], layout[l, B_OFF]
                     b1 = b0 + layout[l, N_OUT]
-                    gw2, gb2 = _update(params[w0:b1], opt_a[w0:b1], opt_b[w0:b1],
-                                       grads[w0:b1], hp, ip, l2, b0 - w0, step, eps_hat)
+                    n = b1 - w0
+                    gw2, gb2 = _update(view1(params, w0, n), view1(opt_a, w0, n),
+                                       view1(opt_b, w0, n), view1(grads, w0, n), hp, ip, l2,
+                                       b0 - w0, step, eps_hat)
                     layer_out[e, l, L_GW2] += gw2
                     layer_out[e, l, L_GB2] += gb2
     return n_epochs

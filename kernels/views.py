@@ -1,12 +1,17 @@
-"""A 2-D view of a flat buffer, built without ``reshape``.
+"""Views of a flat buffer, built without ``reshape`` and without reference counts.
 
 ``buf[off:off + rows*cols].reshape((rows, cols))`` inside ``@njit`` calls
 Numba's out-of-line reshape helper: about 28 ns per view on this project's
 machine (``python -m bench.parts`` history in bench/RESULTS.md), and a training
 step of a tiny network takes some 40 views, so on a 4-sample XOR net the
 reshapes cost more than the arithmetic.  :func:`view2` writes the array
-header directly: data pointer ``buf.data + off``, shape (rows, cols), C strides,
-sharing (and holding a reference to) ``buf``'s memory.
+header directly: data pointer ``buf.data + off``, shape (rows, cols), C strides.
+
+The view holds no reference to ``buf``'s memory (no meminfo): Numba's
+reference counts are atomic increments and decrements, and with one pair per
+view they took a fifth of a W1 training step (``perf record``).  So a view is
+valid only while ``buf`` is alive: inside the kernel call that received
+``buf``, which is how every kernel uses it; never return one to Python.
 
 No bounds check: the caller guarantees ``off + rows*cols <= buf.size`` (the
 layout built by ``fastnn.network.Network`` does, and the kernel tests compare
@@ -14,7 +19,6 @@ every path against the NumPy reference).
 """
 from numba import types
 from numba.core import cgutils
-from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
@@ -38,7 +42,33 @@ def view2(typingctx, buf, off, rows, cols):
                        shape=cgutils.pack_array(builder, [rv, cv]),
                        strides=cgutils.pack_array(builder, [builder.mul(cv, itemsize), itemsize]),
                        itemsize=itemsize,
-                       meminfo=src.meminfo)
-        return impl_ret_borrowed(context, builder, rettype, dst._getvalue())
+                       meminfo=None)
+        return dst._getvalue()
+
+    return sig, codegen
+
+
+@intrinsic
+def view1(typingctx, buf, off, n):
+    """view1(buf, off, n) -> buf[off:off + n] without a reference (see the module notes):
+    a plain slice costs an atomic increment and decrement of buf's count."""
+    if not (isinstance(buf, types.Array) and buf.ndim == 1):
+        return None
+    rettype = types.Array(buf.dtype, 1, "C")
+    sig = rettype(buf, types.intp, types.intp)
+
+    def codegen(context, builder, signature, args):
+        bufv, offv, nv = args
+        src = make_array(signature.args[0])(context, builder, bufv)
+        dst = make_array(rettype)(context, builder)
+        itemsize = context.get_constant(
+            types.intp, context.get_abi_sizeof(context.get_data_type(buf.dtype)))
+        populate_array(dst,
+                       data=builder.gep(src.data, [offv]),
+                       shape=cgutils.pack_array(builder, [nv]),
+                       strides=cgutils.pack_array(builder, [itemsize]),
+                       itemsize=itemsize,
+                       meminfo=None)
+        return dst._getvalue()
 
     return sig, codegen

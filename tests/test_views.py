@@ -1,16 +1,37 @@
-"""kernels.views.view2 against NumPy's reshape of the same slice."""
-import gc
+"""kernels.views.view1/view2 against NumPy's slice and reshape of the same buffer.
 
+The views hold no reference to their buffer, so every test keeps the buffer
+alive while it reads a returned view (the kernels only use them inside a call).
+"""
 import numpy as np
 import pytest
 from numba import njit
 
-from kernels.views import view2
+from kernels.views import view1, view2
 
 
 @njit(cache=True)
 def _view(buf, off, rows, cols):
     return view2(buf, off, rows, cols)
+
+
+@njit(cache=True)
+def _view1(buf, off, n):
+    return view1(buf, off, n)
+
+
+@njit(cache=True)
+def _sum_views(buf, off, rows, cols):
+    """Sums through both views inside one call, the way the kernels use them."""
+    s = 0.0
+    v = view2(buf, off, rows, cols)
+    for i in range(rows):
+        for j in range(cols):
+            s += v[i, j]
+    w = view1(buf, off, rows * cols)
+    for i in range(rows * cols):
+        s -= 0.5 * w[i]
+    return s
 
 
 @njit(cache=True)
@@ -35,9 +56,17 @@ def test_view2_equals_reshape_and_shares_memory(dtype, off, rows, cols):
         assert buf[off + rows * cols - 1] == 123.0
 
 
-def test_view2_keeps_its_buffer_alive():
-    v = _view(np.arange(20, dtype=np.float64), 4, 2, 3)
-    gc.collect()
-    junk = [np.full(20, -1.0) for _ in range(100)]        # reuse freed memory if any
-    np.testing.assert_array_equal(v, np.arange(4, 10, dtype=np.float64).reshape(2, 3))
-    del junk
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("off,n", [(0, 1), (3, 20), (39, 1), (5, 0)])
+def test_view1_equals_slice_and_shares_memory(dtype, off, n):
+    buf = np.random.default_rng(n).standard_normal(40).astype(dtype)
+    v = _view1(buf, off, n)
+    assert v.shape == (n,) and v.dtype == buf.dtype
+    np.testing.assert_array_equal(v, buf[off:off + n])
+    if n:
+        assert np.shares_memory(v, buf)
+
+
+def test_views_inside_a_kernel():
+    buf = np.arange(30, dtype=np.float64)
+    assert _sum_views(buf, 4, 3, 5) == pytest.approx(0.5 * np.arange(4, 19).sum())
