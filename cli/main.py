@@ -186,8 +186,15 @@ def _summary(model, table, name, wall):
                    f"{h['recoveries'][-1]['new_lr']:g})")
     t = model.train_time_
     rate = model.samples_seen_ / t if t > 0 else float("inf")
+    from fastnn.network import MODE_TEXT
+    engine = f"{model.engine_['mode']} ({MODE_TEXT[model.engine_['mode']]})"
+    if model.engine_["calibration"]:
+        engine += " (calibrated: " + ", ".join(
+            f"{m} {r:,.1f}" for m, r in model.engine_["calibration"]["epochs_per_s"].items()) + \
+            " epochs/s on a sample)"
     click.echo(f"wall time {wall:.2f} s (training {t:.2f} s, {rate:,.0f} samples/s; the rest "
                "is set-up and, on a first run, compiling the kernels)")
+    click.echo(f"engine: {engine}")
 
 
 @fastnn.command()

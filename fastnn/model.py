@@ -299,6 +299,9 @@ class MLP:
                           beta2=fitp["beta2"], eps=fitp["eps"], momentum=fitp["momentum"],
                           nesterov=fitp["nesterov"], clip_norm=fitp["clip_norm"],
                           diagnostics=fitp["diagnostics"], seed=self.seed_, l2=fitp["l2"])
+        # how the engine runs (see fastnn.network.MODES) and, if it was calibrated,
+        # the epochs/s each candidate reached
+        self.engine_ = dict(mode=trainer.mode, calibration=getattr(trainer, "calibration", None))
         self.history_ = hist = {k: [] for k in PER_EPOCH}
         hist["recoveries"] = []
         hist["metric_name"] = "r2" if self.task_ == "regression" else "accuracy"
@@ -409,7 +412,7 @@ class MLP:
         training rows at learning rate 0 (the weights are left unchanged)."""
         keep = self.net_.params.copy()
         probe = Trainer(self.net_, Xt, Yt, loss=self.loss_, optimizer="sgd", lr=0.0,
-                        batch_size=batch_size, diagnostics=True, shuffle=False)
+                        batch_size=batch_size, diagnostics=True, shuffle=False, mode="rule")
         _, eo, lo, alive = probe.run(1)
         self.net_.params[:] = keep
         return self._epoch_stats(eo[0], lo[0], alive[0], True)

@@ -38,17 +38,23 @@ BLAS_THREADS_MIN_MACS = 2_000_000
 #: on its own thread with 1-thread BLAS, see kernels.train._halves) is a
 #: calibration candidate when a step has at least this many multiply-adds, the
 #: batch at least SPLIT_MIN_BATCH rows and the data at least SPLIT_MIN_ROWS
-#: (a calibration costs about 0.3 s per candidate, worth it only on long runs).
-#: Starting the two threads costs about 2.5 us per step (Numba's OpenMP layer
-#: here), so it cannot pay on small nets: on W2 (195k multiply-adds per step)
-#: the forward-backward took 9.7 us split vs 14.2 us serial when the second
-#: core was free, and longer than serial when it was busy.
-SPLIT_MIN_MACS = 100_000
+#: (a calibration costs about 0.3 s per candidate, and the split variant of
+#: the training kernel about 13 s of compilation on its first use).  It pays
+#: only when the arithmetic saved beats starting the two threads (about 2.5 us
+#: per step with Numba's OpenMP layer here) plus moving the updated parameters
+#: and the second half's gradients between the cores every step:
+#: ``python -m bench.modes``: W2 (195k multiply-adds per step) serial 20.2 us,
+#: split 23.1 (its forward-backward alone took 9.7 us split vs 14.2 serial when
+#: the second core was free); W3 (30M) serial 1,636, 2-thread BLAS 1,033,
+#: split 1,153.
+SPLIT_MIN_MACS = 1_000_000
 SPLIT_MIN_BATCH = 16
 SPLIT_MIN_ROWS = 10_000
 
 #: Execution modes: (BLAS threads, batch split); None = BLAS's default count.
 MODES = {"serial": (1, False), "blas": (None, False), "split": (1, True)}
+MODE_TEXT = {"serial": "one thread, 1-thread BLAS", "blas": "one thread, BLAS on every core",
+             "split": "each batch split across 2 threads, 1-thread BLAS each"}
 
 
 def choose_blas_threads(batch, sizes):
@@ -180,6 +186,10 @@ class Trainer:
 
     Holds everything a run of :func:`kernels.train.train_epochs` needs, so
     that consecutive calls continue the same run (step count, shuffle state).
+
+    ``mode``: a key of MODES, "rule" (the shape rule's choice, see
+    :func:`candidate_modes`) or "auto" (the rule, or a calibration among the
+    candidates when there are several and at least 4 batches of data).
     """
 
     def __init__(self, net, X, Y, *, loss, optimizer, lr, batch_size, beta1=0.9,
@@ -196,9 +206,10 @@ class Trainer:
         self.Y = np.ascontiguousarray(Y, dtype=dt).reshape(len(self.X), -1)
         n = len(self.X)
         self.batch = bmax = int(min(batch_size, n))
-        if mode == "auto":
+        if mode in ("auto", "rule"):
             modes = candidate_modes(bmax, net.sizes, n)
-            mode = (self.calibrate(modes) if len(modes) > 1 and n >= 4 * bmax else modes[0])
+            calibrate = mode == "auto" and len(modes) > 1 and n >= 4 * bmax
+            mode = self.calibrate(modes) if calibrate else modes[0]
         self.mode = mode
         self.blas_threads, split = MODES[mode]
         self.grads = np.zeros(net.n_params, dtype=dt)

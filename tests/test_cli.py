@@ -76,6 +76,7 @@ def test_train_writes_model_and_summary(iris_model):
     assert "model saved to " + iris_model["model"] in r.stdout
     assert "4-16-3" in r.stdout and "multiclass" in r.stdout
     assert "120 training rows, 30 validation" in r.stdout
+    assert "engine: serial (one thread, 1-thread BLAS)" in r.stdout    # small net: no calibration
     assert "epoch " not in r.stderr                  # -q: no per-epoch progress
     m = fastnn.load(iris_model["model"])
     assert m.net_.sizes == [4, 16, 3]

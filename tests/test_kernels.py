@@ -626,12 +626,14 @@ def test_candidate_modes_follow_the_shape_rule():
     """Split is tried only for big steps on big data; 2-thread BLAS only for big layers."""
     from fastnn.network import candidate_modes
     import numba
-    assert candidate_modes(4, [2, 8, 8, 1], 4) == ["serial"]                       # W1
     two_threads = numba.get_num_threads() >= 2
-    assert candidate_modes(32, [30, 64, 64, 1], 100_000) == (                      # W2
+    assert candidate_modes(4, [2, 8, 8, 1], 4) == ["serial"]                       # W1
+    assert candidate_modes(32, [30, 64, 64, 1], 100_000) == ["serial"]             # W2
+    assert candidate_modes(128, [784, 256, 128, 10], 60_000) == (                  # W3
+        ["blas", "serial", "split"] if two_threads else ["blas", "serial"])
+    assert candidate_modes(32, [300, 128, 10], 50_000) == (                        # 1.3M
         ["serial", "split"] if two_threads else ["serial"])
-    assert "split" not in candidate_modes(32, [30, 64, 64, 1], 455)               # breast cancer
-    assert candidate_modes(128, [784, 256, 128, 10], 60_000)[:2] == ["blas", "serial"]
+    assert "split" not in candidate_modes(32, [300, 128, 10], 5_000)               # few rows
     assert "split" not in candidate_modes(8, [784, 256, 128, 10], 60_000)         # batch 8
 
 
