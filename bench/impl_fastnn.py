@@ -12,6 +12,7 @@ from fastnn.network import Network, Trainer
 class FastnnImpl:
     name = "fastnn"
     note = "float32, whole epochs per compiled call, routes chosen by layer shape"
+    # __init__ appends the execution mode the Trainer chose (and its calibration)
 
     @staticmethod
     def available():
@@ -24,6 +25,10 @@ class FastnnImpl:
         self.Y = self._encode(Y)
         self.trainer = self._trainer(self.X, self.Y, shuffle=True)
         self.steps_per_epoch = -(-len(self.X) // wl.batch)
+        cal = getattr(self.trainer, "calibration", None)
+        self.note = f"{self.note}; mode {self.trainer.mode}" + (
+            " (calibrated, epochs/s on a sample: " + ", ".join(
+                f"{m} {r:.2f}" for m, r in cal["epochs_per_s"].items()) + ")" if cal else "")
 
     def _encode(self, Y):
         Y = np.asarray(Y)

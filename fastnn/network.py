@@ -231,24 +231,28 @@ class Trainer:
         self.ws2 = (np.empty(K.split_workspace_size(net.n_params, len(self.Z), len(self.D1)),
                              dtype=dt) if split else None)
 
-    def calibrate(self, modes, n_batches=16, seconds=0.15, rounds=2):
+    def calibrate(self, modes, n_batches=32, seconds=0.15, rounds=2):
         """The fastest of ``modes`` (keys of MODES) on this machine now.
 
-        Each mode trains for about ``seconds`` per round, alternating, because
-        a short burst can mislead: on a shared or throttled machine a second
-        thread may be fast for a few milliseconds and slower than one thread
-        over longer runs.  Runs on a copy of the network: the model is not
-        changed.  The rates are kept in ``self.calibration``."""
+        Each mode trains on up to ``n_batches`` shuffled batches of the data
+        for about ``seconds`` per round, alternating, because a short burst can
+        mislead: on a shared or throttled machine a second thread may be fast
+        for a few milliseconds and slower than one thread over longer runs.
+        Each round starts with one untimed epoch, so the thread pool of the
+        mode timed before (still spinning for a while after its last call)
+        does not count against this one.  Runs on a copy of the network: the
+        model is not changed.  The rates are kept in ``self.calibration``."""
         rows = min(len(self.X), n_batches * self.batch)
         copy = Network(self.net.sizes, self.net.hidden_act, self.net.dtype, self.net.alpha)
         copy.params[:] = self.net.params
-        trainers = {m: Trainer(copy, self.X[:rows], self.Y[:rows], shuffle=False, mode=m,
+        trainers = {m: Trainer(copy, self.X[:rows], self.Y[:rows], shuffle=True, mode=m,
                                **self._kw) for m in modes}
         rate = {m: 0.0 for m in trainers}
         for tr in trainers.values():
             tr.run(1)                                   # warm-up (and compilation)
         for _ in range(rounds):
             for m, tr in trainers.items():
+                tr.run(1)                               # untimed: the switch from the last mode
                 t0, n = time.perf_counter(), 0
                 while time.perf_counter() - t0 < seconds:
                     tr.run(1)
