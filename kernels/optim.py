@@ -15,9 +15,19 @@ import numpy as np
 from numba import njit
 
 from .config import JIT
+from .views import view1
 
 SGD, ADAM = range(2)
 OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
+
+
+#: The update loops sum the squared gradient in the buffer's precision, in
+#: vector lanes, over blocks of this many elements, and add the block sums in
+#: float64: float64 sums throughout cost a third of the Adam pass over a
+#: float32 buffer (2.97 vs 1.94 us on W2's 6,337 parameters), float32 sums of
+#: a whole 6.3M-parameter buffer were 2e-4 off; blocked, float32 error stays
+#: at the level of one block (about 1e-7 relative).
+NORM_BLOCK = 4096
 
 
 @njit(**JIT)
@@ -27,24 +37,40 @@ def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0, n_l2=-1):
     The gradient used is g = grads + l2 * params on the first n_l2 elements
     (all when n_l2 < 0; a layer's segment is its weights then its biases, and
     the penalty is on the weights only) and g = grads after them; grads itself
-    is not changed.  Returns (sum g**2 before n_l2, sum after) in float64, so a
-    caller that does not clip gets the gradient norms without another pass.
+    is not changed.  Returns (sum g**2 before n_l2, sum after), so a caller
+    that does not clip gets the gradient norms without another pass (see
+    NORM_BLOCK for their precision).  Buffers are contiguous.
     """
     n = params.shape[0]
     if n_l2 < 0:
         n_l2 = n
+    sw = 0.0
+    sb = 0.0
+    for lo in range(0, n, NORM_BLOCK):
+        k = min(NORM_BLOCK, n - lo)
+        a, b = _sgd_block(view1(params, lo, k), view1(vel, lo, k), view1(grads, lo, k), lr,
+                          momentum, nesterov, l2, n_l2 - lo)
+        sw += a
+        sb += b
+    return sw, sb
+
+
+@njit(**JIT)
+def _sgd_block(params, vel, grads, lr, momentum, nesterov, l2, n_l2):
+    """sgd_update's loop over one block (n_l2 relative to the block, may be < 0)."""
+    n = params.shape[0]
     as_t = params.dtype.type  # keep the loop in the buffer's precision
     lr_t = as_t(lr)
     mu = as_t(momentum)
     l2_t, zero, one = as_t(l2), as_t(0.0), as_t(1.0)
-    sw = 0.0
-    sb = 0.0
+    sw = zero
+    sb = zero
     for i in range(n):
         w = one if i < n_l2 else zero              # 1 on weights, 0 on biases
         g = grads[i] + l2_t * w * params[i]
-        gg = np.float64(g) * np.float64(g)
-        sw += gg * np.float64(w)                   # masks, not branches: the loop vectorises
-        sb += gg * (1.0 - np.float64(w))
+        gg = g * g
+        sw += gg * w                               # masks, not branches: the loop vectorises
+        sb += gg * (one - w)
         if momentum == 0.0:
             params[i] -= lr_t * g
         else:
@@ -54,7 +80,7 @@ def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0, n_l2=-1):
                 params[i] -= lr_t * (g + mu * vi)
             else:
                 params[i] -= lr_t * vi
-    return sw, sb
+    return np.float64(sw), np.float64(sb)
 
 
 @njit(**JIT)
@@ -80,25 +106,40 @@ def adam_apply(params, m, v, grads, step, eps_hat, beta1, beta2, l2, n_l2=-1):
     n = params.shape[0]
     if n_l2 < 0:
         n_l2 = n
+    sw = 0.0
+    sb = 0.0
+    for lo in range(0, n, NORM_BLOCK):
+        k = min(NORM_BLOCK, n - lo)
+        a, b = _adam_block(view1(params, lo, k), view1(m, lo, k), view1(v, lo, k),
+                           view1(grads, lo, k), step, eps_hat, beta1, beta2, l2, n_l2 - lo)
+        sw += a
+        sb += b
+    return sw, sb
+
+
+@njit(**JIT)
+def _adam_block(params, m, v, grads, step, eps_hat, beta1, beta2, l2, n_l2):
+    """adam_apply's loop over one block (n_l2 relative to the block, may be < 0)."""
+    n = params.shape[0]
     as_t = params.dtype.type        # the loop runs in the buffer's precision
     step_t, eps_t = as_t(step), as_t(eps_hat)
     b1, b2 = as_t(beta1), as_t(beta2)
     ob1, ob2 = as_t(1.0 - beta1), as_t(1.0 - beta2)
     l2_t, zero, one = as_t(l2), as_t(0.0), as_t(1.0)
-    sw = 0.0
-    sb = 0.0
+    sw = zero
+    sb = zero
     for i in range(n):
         w = one if i < n_l2 else zero              # 1 on weights, 0 on biases
         g = grads[i] + l2_t * w * params[i]
-        gg = np.float64(g) * np.float64(g)
-        sw += gg * np.float64(w)                   # masks, not branches: the loop vectorises
-        sb += gg * (1.0 - np.float64(w))
+        gg = g * g
+        sw += gg * w                               # masks, not branches: the loop vectorises
+        sb += gg * (one - w)
         mi = b1 * m[i] + ob1 * g
         vi = b2 * v[i] + ob2 * g * g
         m[i] = mi
         v[i] = vi
         params[i] -= step_t * mi / (math.sqrt(vi) + eps_t)
-    return sw, sb
+    return np.float64(sw), np.float64(sb)
 
 
 @njit(**JIT)
