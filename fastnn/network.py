@@ -71,7 +71,7 @@ def candidate_modes(batch, sizes, n_rows):
         modes.append("serial")
     step_macs = sum(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
     if (step_macs >= SPLIT_MIN_MACS and batch >= SPLIT_MIN_BATCH and n_rows >= SPLIT_MIN_ROWS
-            and numba.get_num_threads() >= 2):
+            and numba.config.NUMBA_NUM_THREADS >= 2):
         modes.append("split")
     return modes
 

@@ -301,7 +301,7 @@ def train_epochs(params, grads, opt_a, opt_b, X, Y, perm, rng, layout, hp, ip,
                     layer_out[e, l, L_GB2] += gb2
                 if clip_by_global_norm(grads, hp[CLIP], math.sqrt(total2)):
                     epoch_out[e, E_CLIPPED] += 1
-                _update(params, opt_a, opt_b, grads, hp, ip, 0.0, -1, step, eps_hat)
+                _update(params, opt_a, opt_b, grads, hp, ip, 0.0, np.int64(-1), step, eps_hat)
             else:
                 # no clipping: the update computes each layer's norms as it goes, one
                 # pass over the layer's weights and biases (contiguous in the buffer)

@@ -626,7 +626,7 @@ def test_candidate_modes_follow_the_shape_rule():
     """Split is tried only for big steps on big data; 2-thread BLAS only for big layers."""
     from fastnn.network import candidate_modes
     import numba
-    two_threads = numba.get_num_threads() >= 2
+    two_threads = numba.config.NUMBA_NUM_THREADS >= 2
     assert candidate_modes(4, [2, 8, 8, 1], 4) == ["serial"]                       # W1
     assert candidate_modes(32, [30, 64, 64, 1], 100_000) == ["serial"]             # W2
     assert candidate_modes(128, [784, 256, 128, 10], 60_000) == (                  # W3
