@@ -11,7 +11,7 @@ import numpy as np
 
 from fastnn.network import Network, Trainer
 
-from .workloads import WORKLOADS, make_data
+from .workloads import WORKLOADS, encode_targets, make_data
 
 
 def time_epochs(wl, diagnostics, X, Y, repeats):
@@ -33,8 +33,7 @@ def main(argv=None):
     for name in names:
         wl = WORKLOADS[name]
         X, y = make_data(wl)
-        Y = (y.reshape(-1, 1).astype(np.float32) if wl.loss == "bce"
-             else np.eye(wl.sizes[-1], dtype=np.float32)[y])
+        Y = encode_targets(wl, y)
         off, on = [], []
         for _ in range(3):                      # interleave to share the machine's noise
             off += time_epochs(wl, False, X, Y, 2)

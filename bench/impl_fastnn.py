@@ -8,6 +8,8 @@ import numpy as np
 
 from fastnn.network import Network, Trainer
 
+from .workloads import encode_targets
+
 
 class FastnnImpl:
     name = "fastnn"
@@ -31,12 +33,7 @@ class FastnnImpl:
                 f"{m} {r:.2f}" for m, r in cal["epochs_per_s"].items()) + ")" if cal else "")
 
     def _encode(self, Y):
-        Y = np.asarray(Y)
-        if self.wl.loss == "bce":
-            return Y.astype(np.float32).reshape(-1, 1)
-        out = np.zeros((len(Y), self.wl.sizes[-1]), np.float32)
-        out[np.arange(len(Y)), Y.astype(int)] = 1
-        return out
+        return encode_targets(self.wl, np.asarray(Y).astype(np.int64))
 
     def _trainer(self, X, Y, shuffle, batch=None):
         net = Network(self.wl.sizes, self.wl.act, dtype=np.float32)

@@ -15,15 +15,14 @@ import numpy as np
 
 from fastnn.network import MODES, Network, Trainer
 
-from .workloads import WORKLOADS, make_data
+from .workloads import WORKLOADS, encode_targets, make_data
 
 
 def main(names):
     for name in names or ["W2", "W3"]:
         wl = WORKLOADS[name]
         X, y = make_data(wl)
-        Y = (y.reshape(-1, 1).astype(np.float32) if wl.loss == "bce"
-             else np.eye(wl.sizes[-1], dtype=np.float32)[y])
+        Y = encode_targets(wl, y)
         trainers = {}
         for mode in MODES:
             net = Network(wl.sizes, wl.act, dtype=np.float32)

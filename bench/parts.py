@@ -30,7 +30,7 @@ from kernels.config import JIT
 from kernels.losses import LOSSES, loss_forward
 from kernels.optim import adam_apply, adam_scalars
 
-from .workloads import WORKLOADS, make_data
+from .workloads import WORKLOADS, encode_targets, make_data
 
 @njit(**JIT)
 def _stages(nsteps, upto, params, grads, m, v, X, Y, Z, A, D1, D2, layout, B, loss_code, xb):
@@ -70,8 +70,7 @@ def main(names):
     for name in names or ["W1", "W2"]:
         wl = WORKLOADS[name]
         X, y = make_data(wl)
-        Y = (y.reshape(-1, 1).astype(np.float32) if wl.loss == "bce"
-             else np.eye(wl.sizes[-1], dtype=np.float32)[y])
+        Y = encode_targets(wl, y)
         net = Network(wl.sizes, wl.act, dtype=np.float32)
         net.initialize(np.random.default_rng(0), "he")
         tr = Trainer(net, X, Y, loss=wl.loss, optimizer="adam", lr=1e-3, batch_size=wl.batch)

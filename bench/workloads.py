@@ -91,6 +91,13 @@ def make_data(wl: Workload, seed: int = SEED):
     return X, Y
 
 
+def encode_targets(wl: Workload, y):
+    """Labels y (N,) as fastnn's float32 loss targets: a 0/1 column for BCE, one-hot rows else."""
+    if wl.loss == "bce":
+        return y.reshape(-1, 1).astype(np.float32)
+    return np.eye(wl.sizes[-1], dtype=np.float32)[y]
+
+
 def init_params(wl: Workload, seed: int = SEED):
     """He-normal weights (std sqrt(2 / n_in)), zero biases; float32; seeded."""
     rng = np.random.default_rng(seed + 1)

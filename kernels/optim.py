@@ -41,6 +41,15 @@ def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0, n_l2=-1):
     that does not clip gets the gradient norms without another pass (see
     NORM_BLOCK for their precision).  Buffers are contiguous.
     """
+    flag = 1.0 if nesterov else 0.0
+    return _blocked(SGD, params, vel, vel, grads, (lr, momentum, flag, 0.0), l2, n_l2)
+
+
+@njit(**JIT)
+def _blocked(opt, params, a, b, grads, consts, l2, n_l2):
+    """The update ``opt`` (SGD: state a, consts (lr, momentum, nesterov, -);
+    ADAM: state a=m, b=v, consts (step, eps_hat, beta1, beta2)) over blocks of
+    NORM_BLOCK elements; returns the pair of float64 sums of g**2."""
     n = params.shape[0]
     if n_l2 < 0:
         n_l2 = n
@@ -48,10 +57,14 @@ def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0, n_l2=-1):
     sb = 0.0
     for lo in range(0, n, NORM_BLOCK):
         k = min(NORM_BLOCK, n - lo)
-        a, b = _sgd_block(view1(params, lo, k), view1(vel, lo, k), view1(grads, lo, k), lr,
-                          momentum, nesterov, l2, n_l2 - lo)
-        sw += a
-        sb += b
+        p, sa, g = view1(params, lo, k), view1(a, lo, k), view1(grads, lo, k)
+        if opt == ADAM:
+            u, w = _adam_block(p, sa, view1(b, lo, k), g, consts[0], consts[1], consts[2],
+                               consts[3], l2, n_l2 - lo)
+        else:
+            u, w = _sgd_block(p, sa, g, consts[0], consts[1], consts[2] != 0.0, l2, n_l2 - lo)
+        sw += u
+        sb += w
     return sw, sb
 
 
@@ -103,18 +116,7 @@ def adam_apply(params, m, v, grads, step, eps_hat, beta1, beta2, l2, n_l2=-1):
     """The Adam loop with the bias corrections already folded into step/eps_hat
     (see :func:`adam_scalars`); l2, n_l2 and the returned pair of sums of g**2
     as in :func:`sgd_update`."""
-    n = params.shape[0]
-    if n_l2 < 0:
-        n_l2 = n
-    sw = 0.0
-    sb = 0.0
-    for lo in range(0, n, NORM_BLOCK):
-        k = min(NORM_BLOCK, n - lo)
-        a, b = _adam_block(view1(params, lo, k), view1(m, lo, k), view1(v, lo, k),
-                           view1(grads, lo, k), step, eps_hat, beta1, beta2, l2, n_l2 - lo)
-        sw += a
-        sb += b
-    return sw, sb
+    return _blocked(ADAM, params, m, v, grads, (step, eps_hat, beta1, beta2), l2, n_l2)
 
 
 @njit(**JIT)

@@ -23,6 +23,25 @@ from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
 
+def _view(context, builder, buf_type, rettype, bufv, offv, shape):
+    """Codegen of a C-contiguous view of ``shape`` (list of intp values) into
+    the 1-D array bufv from element offv, with no meminfo."""
+    src = make_array(buf_type)(context, builder, bufv)
+    dst = make_array(rettype)(context, builder)
+    itemsize = context.get_constant(
+        types.intp, context.get_abi_sizeof(context.get_data_type(buf_type.dtype)))
+    strides = [itemsize]
+    for extent in reversed(shape[1:]):
+        strides.insert(0, builder.mul(extent, strides[0]))
+    populate_array(dst,
+                   data=builder.gep(src.data, [offv]),
+                   shape=cgutils.pack_array(builder, shape),
+                   strides=cgutils.pack_array(builder, strides),
+                   itemsize=itemsize,
+                   meminfo=None)
+    return dst._getvalue()
+
+
 @intrinsic
 def view2(typingctx, buf, off, rows, cols):
     """view2(buf, off, rows, cols) -> C-contiguous (rows, cols) view of 1-D buf from off."""
@@ -33,17 +52,7 @@ def view2(typingctx, buf, off, rows, cols):
 
     def codegen(context, builder, signature, args):
         bufv, offv, rv, cv = args
-        src = make_array(signature.args[0])(context, builder, bufv)
-        dst = make_array(rettype)(context, builder)
-        itemsize = context.get_constant(
-            types.intp, context.get_abi_sizeof(context.get_data_type(buf.dtype)))
-        populate_array(dst,
-                       data=builder.gep(src.data, [offv]),
-                       shape=cgutils.pack_array(builder, [rv, cv]),
-                       strides=cgutils.pack_array(builder, [builder.mul(cv, itemsize), itemsize]),
-                       itemsize=itemsize,
-                       meminfo=None)
-        return dst._getvalue()
+        return _view(context, builder, signature.args[0], rettype, bufv, offv, [rv, cv])
 
     return sig, codegen
 
@@ -59,16 +68,6 @@ def view1(typingctx, buf, off, n):
 
     def codegen(context, builder, signature, args):
         bufv, offv, nv = args
-        src = make_array(signature.args[0])(context, builder, bufv)
-        dst = make_array(rettype)(context, builder)
-        itemsize = context.get_constant(
-            types.intp, context.get_abi_sizeof(context.get_data_type(buf.dtype)))
-        populate_array(dst,
-                       data=builder.gep(src.data, [offv]),
-                       shape=cgutils.pack_array(builder, [nv]),
-                       strides=cgutils.pack_array(builder, [itemsize]),
-                       itemsize=itemsize,
-                       meminfo=None)
-        return dst._getvalue()
+        return _view(context, builder, signature.args[0], rettype, bufv, offv, [nv])
 
     return sig, codegen
