@@ -70,3 +70,24 @@ def test_view1_equals_slice_and_shares_memory(dtype, off, n):
 def test_views_inside_a_kernel():
     buf = np.arange(30, dtype=np.float64)
     assert _sum_views(buf, 4, 3, 5) == pytest.approx(0.5 * np.arange(4, 19).sum())
+
+
+def test_stale_kernel_cache_is_dropped_when_any_kernel_source_changes(tmp_path):
+    """Numba checks only a function's own file; kernels/__init__ clears the whole cache on any change."""
+    import shutil
+
+    import kernels
+    src = tmp_path / "kernels"
+    shutil.copytree(next(iter(kernels.__path__)), src,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    cache = src / "__pycache__"
+    cache.mkdir()
+    (cache / "train.train_epochs-1.py311.nbi").write_bytes(b"old")
+    kernels._drop_stale_cache(src)                       # no stamp yet: cleared, stamp written
+    assert not list(cache.glob("*.nbi")) and (cache / "fastnn-kernel-sources.sha256").exists()
+    (cache / "train.train_epochs-1.py311.nbi").write_bytes(b"fresh")
+    kernels._drop_stale_cache(src)                       # same sources: kept
+    assert (cache / "train.train_epochs-1.py311.nbi").read_bytes() == b"fresh"
+    (src / "optim.py").write_text((src / "optim.py").read_text() + "\n# edited\n")
+    kernels._drop_stale_cache(src)                       # another file edited: cleared
+    assert not list(cache.glob("*.nbi"))
