@@ -247,7 +247,8 @@ class MLP:
                           f"{len(Xt)} training rows; using {len(Xt)}", FastnnWarning,
                           stacklevel=2)
         from . import health
-        self.setup_warnings_ = health.setup_warnings(self, Xt, Xt_s)
+        self.setup_warnings_ = health.setup_warnings(
+            self, Xt, Xt_s, early_stopping=Xv is not None and fitp["patience"] is not None)
         for msg in self.setup_warnings_:
             warnings.warn(msg, FastnnWarning, stacklevel=2)
 

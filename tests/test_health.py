@@ -12,7 +12,8 @@ from fastnn.diagnose import diagnose
 def fit_warnings(X, y, **kw):
     """Fit an MLP and return the messages of the FastnnWarnings it emitted."""
     fit_kw = {k: kw.pop(k) for k in list(kw) if k in (
-        "epochs", "lr", "batch_size", "optimizer", "clip_norm", "l2", "validation_split")}
+        "epochs", "lr", "batch_size", "optimizer", "clip_norm", "l2", "validation_split",
+        "patience")}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = fastnn.MLP(**kw).fit(X, y, **{"epochs": 3, **fit_kw})
@@ -82,10 +83,16 @@ def test_unscaled_inputs_warn_names_features(big_data):
 
 
 def test_too_many_parameters_warn(big_data):
-    """Fewer than 10 rows per parameter triggers the overfitting warning."""
+    """Fewer than 10 rows per parameter warns without early stopping; with it, only more than
+    100 parameters per row does (5-64-64-1 has 4,609 parameters)."""
     X, y = big_data
     _, msgs = fit_warnings(X[:100], y[:100], hidden=(64, 64), epochs=1)
     assert any("rows per parameter" in m and "100 training rows" in m for m in msgs)
+    es = dict(hidden=(64, 64), epochs=1, validation_split=0.2, patience=5)
+    _, msgs = fit_warnings(X[:50], y[:50], **es)                   # 40 rows: 115 per row
+    assert any("more than 100 per row" in m and "40 training rows" in m for m in msgs)
+    _, msgs = fit_warnings(X[:100], y[:100], **es)                 # 80 rows: 58 per row
+    assert not any("parameters for" in m for m in msgs)
 
 
 def test_dead_units_warn():
