@@ -29,8 +29,8 @@ class FastnnImpl:
         self.steps_per_epoch = -(-len(self.X) // wl.batch)
         cal = getattr(self.trainer, "calibration", None)
         self.note = f"{self.note}; mode {self.trainer.mode}" + (
-            " (calibrated, epochs/s on a sample: " + ", ".join(
-                f"{m} {r:.2f}" for m, r in cal["epochs_per_s"].items()) + ")" if cal else "")
+            " (calibrated, us/step on a sample: " + ", ".join(
+                f"{m} {us:.1f}" for m, us in cal["us_per_step"].items()) + ")" if cal else "")
 
     def _encode(self, Y):
         return encode_targets(self.wl, np.asarray(Y).astype(np.int64))

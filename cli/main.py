@@ -156,13 +156,13 @@ def build_and_fit(table, p, callback=None, diagnostics=True):
                   lr=p["lr"], optimizer=p["optimizer"], momentum=p["momentum"],
                   nesterov=p["nesterov"], clip_norm=p["clip_norm"], l2=p["l2"],
                   validation_split=p["val_split"], patience=patience, recover=p["recover"],
-                  diagnostics=diagnostics, feature_names=table.feature_names,
-                  callback=callback)
+                  diagnostics=diagnostics, engine=p["engine"],
+                  feature_names=table.feature_names, callback=callback)
     model.target_name_ = table.target
     return model
 
 
-def _summary(model, table, name, wall):
+def _summary(model, table, name, wall, t_read):
     """The end-of-training report, on stdout."""
     h = model.history_
     sizes = "-".join(map(str, model.net_.sizes))
@@ -187,14 +187,17 @@ def _summary(model, table, name, wall):
     t = model.train_time_
     rate = model.samples_seen_ / t if t > 0 else float("inf")
     from fastnn.network import MODE_TEXT
-    engine = f"{model.engine_['mode']} ({MODE_TEXT[model.engine_['mode']]})"
-    if model.engine_["calibration"]:
-        engine += " (calibrated: " + ", ".join(
-            f"{m} {r:,.1f}" for m, r in model.engine_["calibration"]["epochs_per_s"].items()) + \
-            " epochs/s on a sample)"
-    click.echo(f"wall time {wall:.2f} s (training {t:.2f} s, {rate:,.0f} samples/s; the rest "
-               "is set-up and, on a first run, compiling the kernels)")
-    click.echo(f"engine: {engine}")
+    engine = model.engine_["mode"]
+    line = f"engine: {engine} ({MODE_TEXT[engine]})"
+    cal = model.engine_["calibration"]
+    if cal:
+        times = ", ".join(f"{m} {us:,.0f}" for m, us in cal["us_per_step"].items())
+        line += f"; chosen by timing each mode on {cal['sample_rows']:,} rows: {times} us/step"
+    from fastnn.network import kernels_compiled
+    rest = "set-up and compiling the kernels (first run)" if kernels_compiled() else "set-up"
+    click.echo(f"wall time {wall:.2f} s (reading data {t_read:.2f} s, training {t:.2f} s at "
+               f"{rate:,.0f} samples/s, the rest {rest})")
+    click.echo(line)
 
 
 @fastnn.command()
@@ -208,13 +211,14 @@ def _summary(model, table, name, wall):
 def train(data, dataset, target, out, quiet, plot, **p):
     """Train a network on DATA (CSV with a header, or .npz with X and y) or --dataset NAME."""
     with user_errors():
+        t0 = time.perf_counter()
         table, name = load_data(data, dataset, target, p["seed"])
+        t_read = time.perf_counter() - t0
         path = output_path(out or f"{name}.fnn.npz", [data], suffix=".npz")
         if plot:
             plot_path(plot, [data, path])
-        t0 = time.perf_counter()
         model = build_and_fit(table, p, _progress(p["epochs"], quiet))
-        _summary(model, table, name, time.perf_counter() - t0)
+        _summary(model, table, name, time.perf_counter() - t0, t_read)
         existed = os.path.exists(path)
         path = model.save(path)
         if plot:
@@ -338,7 +342,7 @@ def diagnose(data, dataset, target, compare, plot, **p):
                     standardize=p["standardize"], batch_size=p["batch_size"], lr=p["lr"],
                     optimizer=p["optimizer"], momentum=p["momentum"], nesterov=p["nesterov"],
                     clip_norm=p["clip_norm"], l2=p["l2"], validation_split=p["val_split"],
-                    patience=patience, recover=p["recover"],
+                    patience=patience, recover=p["recover"], engine=p["engine"],
                     feature_names=table.feature_names))
         sizes = "-".join(map(str, diags[0].model.net_.sizes))
         click.echo(f"diagnose {name}: {sizes}, {p['epochs']} epoch(s), batch {p['batch_size']}, "

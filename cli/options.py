@@ -5,13 +5,14 @@ dispatch cannot disagree.  Nothing here imports numba.
 """
 import click
 
-# Kept in sync with kernels.activations.HIDDEN_ACTIVATIONS / kernels.optim.OPTIMIZERS;
-# tests/test_cli.py checks that they match.
+# Kept in sync with kernels.activations.HIDDEN_ACTIVATIONS / kernels.optim.OPTIMIZERS /
+# fastnn.params; tests/test_cli.py checks that they match.
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "gelu")
 OPTIMIZERS = ("sgd", "adam")
 TASKS = ("auto", "binary", "multiclass", "regression")
 MAX_LAYERS = 1000
 INITS = ("auto", "he", "xavier", "glorot")
+ENGINES = ("auto", "serial", "blas", "split")
 
 
 class Sizes(click.ParamType):
@@ -87,6 +88,10 @@ def network_options(f):
         click.option("--dtype", type=click.Choice(("float32", "float64")), default="float32",
                      show_default=True),
         click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True),
+        click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+                     help="How training uses the cores: serial (one thread), blas (BLAS "
+                          "threads for the matrix products), split (each batch in halves on "
+                          "two threads); auto times them on a sample when it can matter."),
     ]
     for opt in reversed(opts):
         f = opt(f)

@@ -146,7 +146,8 @@ class MLP:
     def fit(self, X, y, *, epochs=100, batch_size=32, lr=None, optimizer="adam",
             momentum=0.9, nesterov=False, beta1=0.9, beta2=0.999, eps=1e-8,
             validation_split=0.0, validation_data=None, patience=None, clip_norm=None,
-            l2=0.01, recover=True, diagnostics=True, feature_names=None, callback=None):
+            l2=0.01, recover=True, diagnostics=True, engine="auto", feature_names=None,
+            callback=None):
         """Train on X (N, n_features) and y (N,); returns self.
 
         lr defaults to 0.001 for adam and 0.01 for sgd.  momentum applies to
@@ -156,14 +157,19 @@ class MLP:
         the best weights.  l2 adds l2 * W to the weight gradients (weight
         decay; biases are not penalised).  clip_norm clips the global gradient norm.  With
         recover, a diverging loss rolls back to the last good weights and
-        divides lr by 10 (at most 3 times).  callback(record) is called after
-        every epoch with that epoch's history entry.
+        divides lr by 10 (at most 3 times).  engine: how training uses the
+        cores (see fastnn.network.MODES: "serial", "blas", "split"; "auto"
+        follows the shape rule and, where more than one mode can win on big
+        data, times each on a sample first); the choice is in ``engine_``.
+        callback(record) is called after every epoch with that epoch's
+        history entry.
         """
         self._arch = validate(self.get_params())
         fitp = validate(dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                              momentum=momentum, nesterov=nesterov, beta1=beta1, beta2=beta2,
                              eps=eps, validation_split=validation_split, patience=patience,
-                             clip_norm=clip_norm, l2=l2, recover=recover, diagnostics=diagnostics))
+                             clip_norm=clip_norm, l2=l2, recover=recover, diagnostics=diagnostics,
+                             engine=engine))
         if fitp["lr"] is None:
             fitp["lr"] = 0.001 if fitp["optimizer"] == "adam" else 0.01
         if fitp["optimizer"] != "sgd":
@@ -299,7 +305,8 @@ class MLP:
                           lr=fitp["lr"], batch_size=fitp["batch_size"], beta1=fitp["beta1"],
                           beta2=fitp["beta2"], eps=fitp["eps"], momentum=fitp["momentum"],
                           nesterov=fitp["nesterov"], clip_norm=fitp["clip_norm"],
-                          diagnostics=fitp["diagnostics"], seed=self.seed_, l2=fitp["l2"])
+                          diagnostics=fitp["diagnostics"], seed=self.seed_, l2=fitp["l2"],
+                          mode=fitp["engine"])
         # how the engine runs (see fastnn.network.MODES) and, if it was calibrated,
         # the epochs/s each candidate reached
         self.engine_ = dict(mode=trainer.mode, calibration=getattr(trainer, "calibration", None))
@@ -316,6 +323,7 @@ class MLP:
         # tiny problems: several epochs per compiled call (no validation between them)
         cost = 6.0 * net.n_params * len(Xt)
         chunk_max = 1 if Xv is not None else int(max(1, min(1000, 2e7 // max(cost, 1))))
+        trainer.run(0)           # compile (first run) or load the kernel before the clock starts
         epoch, t0 = 0, time.perf_counter()
         while epoch < fitp["epochs"]:
             n = min(chunk_max, fitp["epochs"] - epoch)

@@ -53,14 +53,21 @@ SPLIT_MIN_ROWS = 10_000
 
 #: Execution modes: (BLAS threads, batch split); None = BLAS's default count.
 MODES = {"serial": (1, False), "blas": (None, False), "split": (1, True)}
-MODE_TEXT = {"serial": "one thread, 1-thread BLAS", "blas": "one thread, BLAS on every core",
-             "split": "each batch split across 2 threads, 1-thread BLAS each"}
+MODE_TEXT = {"serial": "one thread does everything",
+             "blas": "matrix products on BLAS's threads, the rest on one thread",
+             "split": "each batch split in two halves on two threads"}
 
 
 def choose_blas_threads(batch, sizes):
     """1 for networks whose layers are all small, None (BLAS's default) otherwise."""
     macs = max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
     return None if macs >= BLAS_THREADS_MIN_MACS else 1
+
+
+def kernels_compiled():
+    """True when this process compiled a training or prediction kernel (its
+    Numba cache was empty or stale) rather than loading it."""
+    return any(sum(f.stats.cache_misses.values()) for f in (K.train_epochs, K.predict_logits))
 
 
 def candidate_modes(batch, sizes, n_rows):
@@ -241,7 +248,8 @@ class Trainer:
         Each round starts with one untimed epoch, so the thread pool of the
         mode timed before (still spinning for a while after its last call)
         does not count against this one.  Runs on a copy of the network: the
-        model is not changed.  The rates are kept in ``self.calibration``."""
+        model is not changed.  ``self.calibration`` keeps the choice, the
+        sample's size and each mode's µs per training step on it."""
         rows = min(len(self.X), n_batches * self.batch)
         copy = Network(self.net.sizes, self.net.hidden_act, self.net.dtype, self.net.alpha)
         copy.params[:] = self.net.params
@@ -259,7 +267,9 @@ class Trainer:
                     n += 1
                 rate[m] += n / (time.perf_counter() - t0)
         best = max(rate, key=rate.get)
-        self.calibration = dict(mode=best, epochs_per_s={m: v / rounds for m, v in rate.items()})
+        steps = -(-rows // self.batch)
+        self.calibration = dict(mode=best, sample_rows=rows, us_per_step={
+            m: 1e6 * rounds / (v * steps) for m, v in rate.items()})
         return best
 
     @property

@@ -15,6 +15,7 @@ from .exceptions import ParameterError
 TASKS = ("auto", "binary", "multiclass", "regression")
 INITS = ("auto", "he", "xavier", "glorot")
 DTYPES = ("float32", "float64")
+ENGINES = ("auto", "serial", "blas", "split")      # auto + the keys of network.MODES
 MAX_LAYERS = 1000
 
 
@@ -72,6 +73,9 @@ PARAMS = {
                  help="override the loss the task implies"),
     "recover": Spec("bool", help="roll back and lower lr when the loss diverges"),
     "diagnostics": Spec("bool", help="per-epoch dead/saturated unit statistics"),
+    "engine": Spec("choice", choices=ENGINES,
+                   help="how training uses the cores: auto (the shape rule, and a short "
+                        "timing where more than one mode can win), serial, blas or split"),
 }
 
 

@@ -76,7 +76,7 @@ def test_train_writes_model_and_summary(iris_model):
     assert "model saved to " + iris_model["model"] in r.stdout
     assert "4-16-3" in r.stdout and "multiclass" in r.stdout
     assert "120 training rows, 30 validation" in r.stdout
-    assert "engine: serial (one thread, 1-thread BLAS)" in r.stdout    # small net: no calibration
+    assert "engine: serial (one thread does everything)\n" in r.stdout   # small: no timing
     assert "epoch " not in r.stderr                  # -q: no per-epoch progress
     m = fastnn.load(iris_model["model"])
     assert m.net_.sizes == [4, 16, 3]
@@ -313,12 +313,16 @@ def test_option_tables_match_kernels_and_params():
     assert options.OPTIMIZERS == tuple(OPTIMIZERS)
     assert options.TASKS == params.TASKS
     assert options.INITS == params.INITS
+    assert options.ENGINES == params.ENGINES
+    from fastnn.network import MODE_TEXT, MODES
+    assert set(params.ENGINES) == {"auto", *MODES} and set(MODE_TEXT) == set(MODES)
     # ... and the commands really use them
     assert _choices(train, "activation") == options.ACTIVATIONS
     assert _choices(train, "optimizer") == options.OPTIMIZERS
     assert _choices(train, "task") == options.TASKS
     assert _choices(train, "init") == options.INITS
     assert _choices(train, "dtype") == params.DTYPES
+    assert _choices(train, "engine") == _choices(diagnose, "engine") == options.ENGINES
     assert _choices(diagnose, "compare") == options.ACTIVATIONS
 
 
@@ -455,3 +459,13 @@ def test_train_and_diagnose_plots_are_written(tmp_path):
                                  "tanh", "--plot", str(d)])
     assert r.exit_code == 0, r.output
     assert d.exists() and (tmp_path / "d-tanh.png").exists()
+
+
+def test_train_engine_option_forces_the_mode(tmp_path):
+    """--engine split is used as asked and named in the summary; a bad value is one usage line."""
+    r = run("train", "--dataset", "iris", "--epochs", "2", "-q", "--engine", "split",
+            "--out", tmp_path / "m.npz")
+    assert r.exit_code == 0, r.output
+    assert "engine: split (each batch split in two halves on two threads)" in r.stdout
+    r = run("train", "--dataset", "iris", "--engine", "turbo")
+    assert r.exit_code == 2 and "Invalid value for '--engine'" in r.output

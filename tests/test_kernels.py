@@ -613,9 +613,11 @@ def test_mode_calibration_leaves_the_model_unchanged():
     net.initialize(np.random.default_rng(0), "he")
     before = net.params.copy()
     tr = Trainer(net, X, Y, loss="softmax_ce", optimizer="adam", lr=1e-3, batch_size=128)
-    assert set(tr.calibration["epochs_per_s"]) == {"blas", "serial"}    # too few rows to split
-    assert tr.mode == tr.calibration["mode"]
-    assert all(r > 0 for r in tr.calibration["epochs_per_s"].values())
+    assert set(tr.calibration["us_per_step"]) == {"blas", "serial"}    # too few rows to split
+    assert tr.mode == tr.calibration["mode"] == min(tr.calibration["us_per_step"],
+                                                    key=tr.calibration["us_per_step"].get)
+    assert tr.calibration["sample_rows"] == 2048 and all(
+        us > 0 for us in tr.calibration["us_per_step"].values())
     assert np.array_equal(net.params, before) and tr.ip[KT.STEP] == 0
     small = Trainer(Network([8, 16, 2], "relu"), X[:64, :8], Y[:64, :2], loss="softmax_ce",
                     optimizer="adam", lr=1e-3, batch_size=32)

@@ -275,3 +275,18 @@ def test_early_stopping_stops_and_restores_best_weights():
     assert restored < h["val_loss"][-1]
     # it really overfitted: training loss kept falling after the best validation epoch
     assert h["loss"][-1] < h["loss"][best]
+
+
+def test_engine_choice_is_validated_recorded_and_does_not_change_the_model():
+    """fit(engine=...) forces a mode (recorded in engine_); split trains the same model as serial."""
+    data = fastnn.load_dataset("iris")
+    X, y = data.X, data.y
+    with pytest.raises(fastnn.ParameterError, match="engine.*auto, serial, blas, split"):
+        fastnn.MLP(hidden=(8,)).fit(X, y, epochs=1, engine="turbo")
+    models = {e: fastnn.MLP(hidden=(16, 8), seed=3).fit(X, y, epochs=20, engine=e)
+              for e in ("serial", "split", "auto")}
+    assert models["split"].engine_ == {"mode": "split", "calibration": None}
+    assert models["auto"].engine_ == {"mode": "serial", "calibration": None}   # small: the rule
+    np.testing.assert_allclose(models["split"].net_.params, models["serial"].net_.params,
+                               rtol=1e-4, atol=1e-5)
+    assert np.array_equal(models["auto"].net_.params, models["serial"].net_.params)
