@@ -304,9 +304,25 @@ def evaluate(model_path, data, target):
 
 
 @fastnn.command()
-def datasets():
-    """List the bundled and generated datasets."""
+@click.option("--export", "name", metavar="NAME",
+              help="Write dataset NAME as a CSV file instead of listing (header row, target "
+                   "last), e.g. to try `fastnn train FILE` on a file.")
+@click.option("--out", "-O", type=click.Path(dir_okay=False), default=None,
+              help="Where --export writes [default: NAME.csv in the current folder].")
+def datasets(name, out):
+    """List the bundled and generated datasets, or write one as CSV (--export)."""
     import fastnn
+    if name:
+        from fastnn.io import write_csv
+        with user_errors():
+            table = fastnn.load_dataset(name)
+            path = output_path(out or f"{name}.csv", [])
+            write_csv(path, table)
+        click.echo(f"{len(table.X)} rows of {name} written to {path} (target column "
+                   f"{table.target!r})")
+        return
+    if out:
+        raise click.UsageError("--out needs --export NAME")
     rows = fastnn.describe_datasets()
     click.echo(f"{'name':<14}{'rows':>6}{'features':>10}  {'task':<11}{'target':<13}description")
     for r in rows:

@@ -137,6 +137,35 @@ def read_csv(path, target=None, features=None, require_target=True):
         raise DataError(f"{path}: malformed CSV: {e}") from None
 
 
+def _number(v):
+    """Shortest text that reads back as the same float ('16' rather than '16.0')."""
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def write_csv(path, table):
+    """Write a Table as CSV: a header of the feature names then the target, one row each.
+
+    Written to a temporary file first and renamed, so a failure leaves no half file."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(list(table.feature_names) + ([table.target] if table.y is not None else []))
+            for i in range(len(table.X)):
+                row = [_number(v) for v in table.X[i]]
+                if table.y is not None:
+                    y = table.y[i]
+                    row.append(y.item() if hasattr(y, "item") else y)
+                w.writerow(row)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise DataError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def read_npz(path, require_target=True, n_features=None):
     """Read arrays ``X`` (N, n_features) and ``y`` (N,) from an .npz file."""
     path = os.fspath(path)

@@ -469,3 +469,19 @@ def test_train_engine_option_forces_the_mode(tmp_path):
     assert "engine: split (each batch split in two halves on two threads)" in r.stdout
     r = run("train", "--dataset", "iris", "--engine", "turbo")
     assert r.exit_code == 2 and "Invalid value for '--engine'" in r.output
+
+
+def test_datasets_export_writes_a_csv_that_reads_back(tmp_path):
+    """datasets --export NAME writes the dataset as CSV; reading it back gives the same table."""
+    out = tmp_path / "wine.csv"
+    r = run("datasets", "--export", "wine", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert f"rows of wine written to {out}" in r.stdout
+    want = fastnn.load_dataset("wine")
+    got = fastnn.read_csv(str(out), target=want.target)
+    assert got.feature_names == want.feature_names
+    np.testing.assert_array_equal(got.X, want.X)
+    np.testing.assert_array_equal(got.y, want.y)
+    r = run("datasets", "--export", "nosuch", "--out", tmp_path / "x.csv")
+    assert r.exit_code == 1 and "no dataset named 'nosuch'" in r.output
+    assert not (tmp_path / "x.csv").exists()
