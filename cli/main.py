@@ -190,7 +190,9 @@ def _summary(model, table, name, wall, t_read):
     engine = model.engine_["mode"]
     line = f"engine: {engine} ({MODE_TEXT[engine]})"
     cal = model.engine_["calibration"]
-    if cal:
+    if cal and cal.get("diverged"):
+        line += "; the timing sample diverged, so the shape rule chose"
+    elif cal:
         times = ", ".join(f"{m} {us:,.0f}" for m, us in cal["us_per_step"].items())
         line += f"; chosen by timing each mode on {cal['sample_rows']:,} rows: {times} us/step"
     from fastnn.network import kernels_compiled

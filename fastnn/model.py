@@ -306,7 +306,7 @@ class MLP:
                           beta2=fitp["beta2"], eps=fitp["eps"], momentum=fitp["momentum"],
                           nesterov=fitp["nesterov"], clip_norm=fitp["clip_norm"],
                           diagnostics=fitp["diagnostics"], seed=self.seed_, l2=fitp["l2"],
-                          mode=fitp["engine"])
+                          mode=fitp["engine"], epochs=fitp["epochs"])
         # how the engine runs (see fastnn.network.MODES) and, if it was calibrated,
         # the epochs/s each candidate reached
         self.engine_ = dict(mode=trainer.mode, calibration=getattr(trainer, "calibration", None))

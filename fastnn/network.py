@@ -34,24 +34,28 @@ BLAS_MIN_MACS = 1024
 #: busy machine waiting for the second thread can stall each call.
 BLAS_THREADS_MIN_MACS = 2_000_000
 
-#: The batch split across two threads (each half-batch's forward and backward
-#: on its own thread with 1-thread BLAS, see kernels.train._halves) is a
-#: calibration candidate when a step has at least this many multiply-adds, the
-#: batch at least SPLIT_MIN_BATCH rows and the data at least SPLIT_MIN_ROWS
-#: (a calibration costs about 0.3 s per candidate, and the split variant of
-#: the training kernel about 13 s of compilation on its first use).  It pays
-#: only when the arithmetic saved beats starting the two threads (about 2.5 us
-#: per step with Numba's OpenMP layer here) plus moving the updated parameters
-#: and the second half's gradients between the cores every step:
-#: ``python -m bench.modes``: W2 (195k multiply-adds per step) serial 20.2 us,
-#: split 23.1 (its forward-backward alone took 9.7 us split vs 14.2 serial when
-#: the second core was free); W3 (30M) serial 1,636, 2-thread BLAS 1,033,
-#: split 1,153.
-SPLIT_MIN_MACS = 1_000_000
-SPLIT_MIN_BATCH = 16
-SPLIT_MIN_ROWS = 10_000
+#: ``auto`` calibrates only where the run is long enough to repay it: an
+#: estimated training time (3 x multiply-adds per step x steps, at
+#: CALIBRATE_GMACS) of at least CALIBRATE_MIN_SECONDS.
+CALIBRATE_MIN_SECONDS = 10.0
+CALIBRATE_GMACS = 50.0
 
 #: Execution modes: (BLAS threads, batch split); None = BLAS's default count.
+#:
+#: serial and blas compute the same bits (OpenBLAS splits a product's rows and
+#: columns between threads, never its sums), so ``auto`` chooses between them
+#: by timing without changing the model.  split (each half-batch's forward and
+#: backward on its own thread with 1-thread BLAS, see kernels.train._halves)
+#: sums each gradient as two halves, a different rounding: a fixed seed would
+#: give different models depending on which mode a timing picked, so split is
+#: never chosen automatically, only asked for.  It pays only when the
+#: arithmetic saved beats starting the two threads (about 2.5 us per step with
+#: Numba's OpenMP layer here) plus moving the updated parameters and the second
+#: half's gradients between the cores every step; ``python -m bench.modes``:
+#: W2 (195k multiply-adds per step) serial 20.2 us, split 23.1 (its
+#: forward-backward alone took 9.7 us split vs 14.2 serial when the second core
+#: was free); W3 (30M) serial 1,636, blas 1,033, split 1,153.  Its kernel
+#: variant compiles (about 13 s) on its first use.
 MODES = {"serial": (1, False), "blas": (None, False), "split": (1, True)}
 MODE_TEXT = {"serial": "one thread does everything",
              "blas": "matrix products on BLAS's threads, the rest on one thread",
@@ -70,17 +74,16 @@ def kernels_compiled():
     return any(sum(f.stats.cache_misses.values()) for f in (K.train_epochs, K.predict_logits))
 
 
-def candidate_modes(batch, sizes, n_rows):
-    """The execution modes (keys of MODES) worth trying for this network and
-    data, the shape rule's choice first (used when there is no calibration)."""
-    modes = ["blas" if choose_blas_threads(batch, sizes) is None else "serial"]
-    if modes[0] == "blas":
-        modes.append("serial")
+def candidate_modes(batch, sizes):
+    """The execution modes (keys of MODES) that ``auto`` chooses between for this
+    network, the shape rule's choice first (used when there is no calibration)."""
+    return ["blas", "serial"] if choose_blas_threads(batch, sizes) is None else ["serial"]
+
+
+def estimated_seconds(batch, sizes, n_rows, epochs):
+    """Rough training time of ``epochs`` epochs, for deciding whether to calibrate."""
     step_macs = sum(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    if (step_macs >= SPLIT_MIN_MACS and batch >= SPLIT_MIN_BATCH and n_rows >= SPLIT_MIN_ROWS
-            and numba.config.NUMBA_NUM_THREADS >= 2):
-        modes.append("split")
-    return modes
+    return 3 * step_macs * -(-n_rows // batch) * epochs / (CALIBRATE_GMACS * 1e9)
 
 
 def choose_route(batch, n_in, n_out):
@@ -196,13 +199,16 @@ class Trainer:
 
     ``mode``: a key of MODES, "rule" (the shape rule's choice, see
     :func:`candidate_modes`) or "auto" (the rule, or a calibration among the
-    candidates when there are several and at least 4 batches of data).
+    candidates when there are several, at least 4 batches of data and, when
+    ``epochs`` is given, an estimated run of CALIBRATE_MIN_SECONDS or more).
+    Arguments are checked (ValueError): this class is the engine's entry
+    point for code that bypasses :class:`fastnn.MLP`.
     """
 
     def __init__(self, net, X, Y, *, loss, optimizer, lr, batch_size, beta1=0.9,
                  beta2=0.999, eps=1e-8, momentum=0.0, nesterov=False, clip_norm=0.0,
                  loss_limit=np.inf, diagnostics=False, shuffle=True, seed=0, routes=None,
-                 l2=0.0, mode="auto"):
+                 l2=0.0, mode="auto", epochs=None):
         self.net = net
         self._kw = dict(loss=loss, optimizer=optimizer, lr=lr, batch_size=batch_size,
                         beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
@@ -210,15 +216,23 @@ class Trainer:
                         routes=routes, l2=l2)
         dt = net.dtype
         self.X = np.ascontiguousarray(X, dtype=dt)
-        self.Y = np.ascontiguousarray(Y, dtype=dt).reshape(len(self.X), -1)
+        self.Y = np.ascontiguousarray(Y, dtype=dt)
+        self._check(mode, batch_size)
         n = len(self.X)
         self.batch = bmax = int(min(batch_size, n))
         if mode in ("auto", "rule"):
-            modes = candidate_modes(bmax, net.sizes, n)
-            calibrate = mode == "auto" and len(modes) > 1 and n >= 4 * bmax
+            modes = candidate_modes(bmax, net.sizes)
+            calibrate = (mode == "auto" and len(modes) > 1 and n >= 4 * bmax and (
+                epochs is None
+                or estimated_seconds(bmax, net.sizes, n, epochs) >= CALIBRATE_MIN_SECONDS))
             mode = self.calibrate(modes) if calibrate else modes[0]
         self.mode = mode
         self.blas_threads, split = MODES[mode]
+        if split:
+            # Start Numba's thread pool before the first call: a cached kernel that
+            # calls a parallel one segfaults on load when the pool is not running yet
+            # (numba issues #8578, #9938).
+            numba.get_num_threads()
         self.grads = np.zeros(net.n_params, dtype=dt)
         self.opt_a = np.zeros(net.n_params, dtype=dt)
         self.opt_b = np.zeros(net.n_params, dtype=dt)
@@ -237,6 +251,22 @@ class Trainer:
             OPTIMIZERS[optimizer], LOSSES[loss], bmax, int(diagnostics), 0, int(shuffle)]
         self.ws2 = (np.empty(K.split_workspace_size(net.n_params, len(self.Z), len(self.D1)),
                              dtype=dt) if split else None)
+
+    def _check(self, mode, batch_size):
+        net, X, Y = self.net, self.X, self.Y
+        if mode not in ("auto", "rule", *MODES):
+            raise ValueError(f"mode {mode!r}: expected auto, rule or one of {', '.join(MODES)}")
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size {batch_size}: expected an integer >= 1")
+        if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] != net.sizes[0]:
+            raise ValueError(f"X has shape {X.shape}: expected (rows >= 1, {net.sizes[0]})")
+        if Y.ndim == 1:
+            self.Y = Y = Y.reshape(-1, 1)
+        if Y.shape != (X.shape[0], net.sizes[-1]):
+            raise ValueError(f"Y has shape {Y.shape}: expected ({X.shape[0]}, {net.sizes[-1]})")
+        if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+            raise ValueError("X and Y must be finite (a NaN input passes a ReLU as 0 and "
+                             "poisons the weights without changing the loss)")
 
     def calibrate(self, modes, n_batches=32, seconds=0.15, rounds=2):
         """The fastest of ``modes`` (keys of MODES) on this machine now.
@@ -263,7 +293,10 @@ class Trainer:
                 tr.run(1)                               # untimed: the switch from the last mode
                 t0, n = time.perf_counter(), 0
                 while time.perf_counter() - t0 < seconds:
-                    tr.run(1)
+                    if tr.run(1)[0] < 1:                # the sample diverged: rates mean nothing
+                        self.calibration = dict(mode=modes[0], sample_rows=rows, diverged=True,
+                                                us_per_step={})
+                        return modes[0]
                     n += 1
                 rate[m] += n / (time.perf_counter() - t0)
         best = max(rate, key=rate.get)

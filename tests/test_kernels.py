@@ -613,7 +613,7 @@ def test_mode_calibration_leaves_the_model_unchanged():
     net.initialize(np.random.default_rng(0), "he")
     before = net.params.copy()
     tr = Trainer(net, X, Y, loss="softmax_ce", optimizer="adam", lr=1e-3, batch_size=128)
-    assert set(tr.calibration["us_per_step"]) == {"blas", "serial"}    # too few rows to split
+    assert set(tr.calibration["us_per_step"]) == {"blas", "serial"}
     assert tr.mode == tr.calibration["mode"] == min(tr.calibration["us_per_step"],
                                                     key=tr.calibration["us_per_step"].get)
     assert tr.calibration["sample_rows"] == 2048 and all(
@@ -625,18 +625,47 @@ def test_mode_calibration_leaves_the_model_unchanged():
 
 
 def test_candidate_modes_follow_the_shape_rule():
-    """Split is tried only for big steps on big data; 2-thread BLAS only for big layers."""
-    from fastnn.network import candidate_modes
-    import numba
-    two_threads = numba.config.NUMBA_NUM_THREADS >= 2
-    assert candidate_modes(4, [2, 8, 8, 1], 4) == ["serial"]                       # W1
-    assert candidate_modes(32, [30, 64, 64, 1], 100_000) == ["serial"]             # W2
-    assert candidate_modes(128, [784, 256, 128, 10], 60_000) == (                  # W3
-        ["blas", "serial", "split"] if two_threads else ["blas", "serial"])
-    assert candidate_modes(32, [300, 128, 10], 50_000) == (                        # 1.3M
-        ["serial", "split"] if two_threads else ["serial"])
-    assert "split" not in candidate_modes(32, [300, 128, 10], 5_000)               # few rows
-    assert "split" not in candidate_modes(8, [784, 256, 128, 10], 60_000)         # batch 8
+    """auto chooses between serial and blas (same bits) only; 2-thread BLAS only for big layers."""
+    from fastnn.network import candidate_modes, estimated_seconds
+    assert candidate_modes(4, [2, 8, 8, 1]) == ["serial"]                       # W1
+    assert candidate_modes(32, [30, 64, 64, 1]) == ["serial"]                   # W2
+    assert candidate_modes(128, [784, 256, 128, 10]) == ["blas", "serial"]      # W3
+    # W3, 60,000 rows: 90M multiply-adds per step, 469 steps per epoch, at 50 GMAC/s
+    assert estimated_seconds(128, [784, 256, 128, 10], 60_000, 1) == pytest.approx(
+        3 * 128 * 234_752 * 469 / 50e9)
+
+
+def test_calibration_is_skipped_for_short_runs_and_stops_on_a_diverging_sample():
+    """epochs= bounds the calibration to runs worth it; a diverging sample gives the rule's mode."""
+    from fastnn.network import Network, Trainer
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((1024, 256)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 1024)]
+    net = Network([256, 512, 10], "relu", dtype=np.float32)
+    net.initialize(np.random.default_rng(0), "he")
+    kw = dict(loss="softmax_ce", optimizer="adam", lr=1e-3, batch_size=128)
+    short = Trainer(net, X, Y, epochs=3, **kw)              # about 0.01 s of training
+    assert short.mode == "blas" and not hasattr(short, "calibration")
+    wild = Trainer(net, X * 1e4, Y, optimizer="sgd", lr=10.0, batch_size=128,
+                   loss="softmax_ce", loss_limit=1e3)
+    assert wild.calibration["diverged"] and wild.mode == "blas"
+
+
+@pytest.mark.parametrize("bad,match", [
+    (dict(mode="fast"), "mode 'fast'"),
+    (dict(batch_size=0), "batch_size 0"),
+    (dict(X=np.zeros((5, 3))), r"X has shape \(5, 3\)"),
+    (dict(X=np.zeros((0, 4))), r"X has shape \(0, 4\)"),
+    (dict(Y=np.zeros((6, 3))), r"Y has shape \(6, 3\)"),
+    (dict(X=np.full((6, 4), np.nan)), "finite"),
+])
+def test_trainer_rejects_bad_arguments(bad, match):
+    """The low-level Trainer names a wrong mode, batch size, shape or a NaN input."""
+    from fastnn.network import Network, Trainer
+    args = {**dict(X=np.zeros((6, 4)), Y=np.zeros((6, 2)), mode="auto", batch_size=2), **bad}
+    with pytest.raises(ValueError, match=match):
+        Trainer(Network([4, 3, 2], "relu"), args.pop("X"), args.pop("Y"), loss="softmax_ce",
+                optimizer="adam", lr=1e-3, **args)
 
 
 def _split_pair(dt, diagnostics=False, threads=None, routes=None, act="relu", x_scale=1.0,
@@ -694,3 +723,36 @@ def test_split_one_and_two_threads_train_identically():
     (_, _), (two, (_, eo2, lo2, _)) = _split_pair(np.float32, threads=2)
     assert np.array_equal(one.net.params, two.net.params)
     assert np.array_equal(eo1, eo2) and np.array_equal(lo1, lo2)
+
+
+_SPLIT_FROM_CACHE = r"""
+import sys, numpy as np
+from fastnn.network import Network, Trainer
+from kernels import train as K
+X = np.random.default_rng(0).standard_normal((200, 6)).astype(np.float32)
+Y = (X[:, :1] > 0).astype(np.float32)
+net = Network([6, 8, 1], "relu"); net.initialize(np.random.default_rng(0), "he")
+tr = Trainer(net, X, Y, loss="bce", optimizer="adam", lr=0.01, batch_size=33, mode="split")
+if sys.argv[1] == "callee":      # what a first run killed during compilation leaves cached
+    K._split_forward_backward(tr.grads, tr.Z, tr.A, tr.D1, tr.D2, tr.ws2, X[:33].copy(),
+                              Y[:33].copy(), net.params, tr.layout, np.float32(0.01), 0,
+                              np.zeros(2))
+else:
+    print(tr.run(2)[0])
+"""
+
+
+def test_split_kernel_loaded_from_cache_does_not_crash(tmp_path):
+    """A cached kernel calling a parallel one segfaulted on load before Numba's pool ran
+    (numba #8578): the split Trainer starts the pool first.  Three processes, one cache."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    script = tmp_path / "split_from_cache.py"
+    script.write_text(_SPLIT_FROM_CACHE)
+    for step in ("callee", "train", "train"):
+        r = subprocess.run([sys.executable, str(script), step], env=env, capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, (step, r.returncode, r.stderr[-2000:])
+    assert r.stdout.strip() == "2"
