@@ -91,3 +91,22 @@ def test_stale_kernel_cache_is_dropped_when_any_kernel_source_changes(tmp_path):
     (src / "optim.py").write_text((src / "optim.py").read_text() + "\n# edited\n")
     kernels._drop_stale_cache(src)                       # another file edited: cleared
     assert not list(cache.glob("*.nbi"))
+
+
+def test_stale_cache_drop_follows_numba_cache_dir(tmp_path, monkeypatch):
+    """With NUMBA_CACHE_DIR set the kernels' cache lives there, and that is what gets cleared."""
+    import shutil
+
+    import numba
+
+    import kernels
+    src = tmp_path / "kernels"
+    shutil.copytree(next(iter(kernels.__path__)), src,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "nbcache"))
+    folder = kernels._cache_folder(src)
+    assert folder.parent == tmp_path / "nbcache"
+    folder.mkdir(parents=True, exist_ok=True)            # Numba's locator may have made it
+    (folder / "optim.adam_apply-1.py311.nbi").write_bytes(b"old")
+    kernels._drop_stale_cache(src)
+    assert not list(folder.glob("*.nbi")) and (folder / "fastnn-kernel-sources.sha256").exists()
