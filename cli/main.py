@@ -16,23 +16,85 @@ import click
 from .options import ACTIVATIONS, network_options
 
 
+class _Interrupts:
+    """Ctrl-C seen during a command.
+
+    Python raises KeyboardInterrupt wherever the main thread is; inside Numba's
+    compiler (or its cache loading) that surfaced as another error ("no
+    compiled object yet ..."), as a traceback printed from an LLVM callback, or
+    was swallowed by a destructor so the command went on and saved.  So while
+    Numba holds its compiler lock the interrupt is deferred: a watcher thread
+    waits for the lock and interrupts the main thread again once it is free.
+    Every interrupt is also recorded, and :meth:`check` stops before any
+    output is written."""
+
+    def __init__(self):
+        self.seen = False
+
+    def handler(self, signum, frame):
+        self.seen = True
+        lock = _numba_compiler_lock()
+        if lock is not None and lock.is_locked():
+            import threading
+            threading.Thread(target=_interrupt_when_free, args=(lock,), daemon=True).start()
+            return
+        raise KeyboardInterrupt
+
+    def check(self):
+        if self.seen:
+            raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def user_errors():
-    """Turn fastnn's user-facing errors into click's one-line errors."""
+    """Turn fastnn's user-facing errors into click's one-line errors; yields the
+    command's :class:`_Interrupts` (call ``check()`` before writing results)."""
+    import signal
     from fastnn.exceptions import FastnnError
+    interrupts = _Interrupts()
+    try:
+        previous = signal.signal(signal.SIGINT, interrupts.handler)
+    except ValueError:                       # not the main thread (e.g. a test runner)
+        previous = None
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _show_warning
         try:
-            yield
+            yield interrupts
         except FastnnError as e:
+            if interrupts.seen:
+                _interrupted()
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
-            click.echo("interrupted: stopped before saving anything", err=True)
-            raise SystemExit(130) from None
+            _interrupted()
         except MemoryError:
             raise click.ClickException("out of memory: use a smaller batch size, smaller "
                                        "layers or less data") from None
+        except Exception:
+            if interrupts.seen:              # an error caused by the interrupt, not a bug
+                _interrupted()
+            raise
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+
+def _numba_compiler_lock():
+    """Numba's global compiler lock when Numba is loaded (never imports it)."""
+    mod = sys.modules.get("numba.core.compiler_lock")
+    return getattr(mod, "global_compiler_lock", None)
+
+
+def _interrupt_when_free(lock):
+    import _thread
+    with lock._lock:                         # blocks while the main thread compiles
+        pass
+    _thread.interrupt_main()
+
+
+def _interrupted():
+    click.echo("interrupted: stopped before saving anything", err=True)
+    raise SystemExit(130) from None
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -212,7 +274,7 @@ def _summary(model, table, name, wall, t_read):
               help="Save loss curves and a gradient-norm heat map as PNG (needs matplotlib).")
 def train(data, dataset, target, out, quiet, plot, **p):
     """Train a network on DATA (CSV with a header, or .npz with X and y) or --dataset NAME."""
-    with user_errors():
+    with user_errors() as interrupts:
         t0 = time.perf_counter()
         table, name = load_data(data, dataset, target, p["seed"])
         t_read = time.perf_counter() - t0
@@ -221,6 +283,7 @@ def train(data, dataset, target, out, quiet, plot, **p):
             plot_path(plot, [data, path])
         model = build_and_fit(table, p, _progress(p["epochs"], quiet))
         _summary(model, table, name, time.perf_counter() - t0, t_read)
+        interrupts.check()
         existed = os.path.exists(path)
         path = model.save(path)
         if plot:

@@ -485,3 +485,55 @@ def test_datasets_export_writes_a_csv_that_reads_back(tmp_path):
     r = run("datasets", "--export", "nosuch", "--out", tmp_path / "x.csv")
     assert r.exit_code == 1 and "no dataset named 'nosuch'" in r.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_ctrl_c_during_compilation_is_deferred_then_stops_the_command():
+    """Inside Numba's compiler a KeyboardInterrupt broke the compiler's state (tracebacks, or
+    swallowed so the model was saved): the handler records it, waits for the compiler lock,
+    then interrupts; check() stops before writing; outside compilation it raises at once."""
+    import signal
+    import time
+
+    from numba.core.compiler_lock import global_compiler_lock
+
+    from cli.main import _Interrupts
+    interrupts = _Interrupts()
+    with global_compiler_lock:
+        interrupts.handler(signal.SIGINT, None)           # returns: deferred
+        assert interrupts.seen
+        time.sleep(0.05)                                   # still compiling: nothing raised
+    with pytest.raises(KeyboardInterrupt):                 # the watcher's interrupt arrives
+        for _ in range(500):
+            time.sleep(0.01)
+    with pytest.raises(KeyboardInterrupt):
+        interrupts.check()
+    with pytest.raises(KeyboardInterrupt):
+        _Interrupts().handler(signal.SIGINT, None)
+
+
+def test_ctrl_c_while_training_exits_130_and_saves_nothing(tmp_path):
+    """A real SIGINT to `fastnn train` in training: one line, exit code 130, no model file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "m.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "train", "--dataset", "digits", "--epochs", "1000000",
+         "--patience", "0", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:                      # wait for training to be under way
+            line = proc.stderr.readline()
+            if line.startswith("epoch"):
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert "interrupted: stopped before saving anything" in err and "Traceback" not in err
+    assert not out.exists() and not os.path.exists(str(out) + ".tmp")
