@@ -42,14 +42,17 @@ def sgd_update(params, vel, grads, lr, momentum, nesterov, l2=0.0, n_l2=-1):
     NORM_BLOCK for their precision).  Buffers are contiguous.
     """
     flag = 1.0 if nesterov else 0.0
-    return _blocked(SGD, params, vel, vel, grads, (lr, momentum, flag, 0.0), l2, n_l2)
+    return _blocked(np.int64(SGD), params, vel, vel, grads, (lr, momentum, flag, 0.0), l2, n_l2)
 
 
 @njit(**JIT)
 def _blocked(opt, params, a, b, grads, consts, l2, n_l2):
     """The update ``opt`` (SGD: state a, consts (lr, momentum, nesterov, -);
     ADAM: state a=m, b=v, consts (step, eps_hat, beta1, beta2)) over blocks of
-    NORM_BLOCK elements; returns the pair of float64 sums of g**2."""
+    NORM_BLOCK elements; returns the pair of float64 sums of g**2.
+
+    Callers pass opt as np.int64, not the literal constant: each literal would
+    compile its own copy of both updates."""
     n = params.shape[0]
     if n_l2 < 0:
         n_l2 = n
@@ -116,7 +119,7 @@ def adam_apply(params, m, v, grads, step, eps_hat, beta1, beta2, l2, n_l2=-1):
     """The Adam loop with the bias corrections already folded into step/eps_hat
     (see :func:`adam_scalars`); l2, n_l2 and the returned pair of sums of g**2
     as in :func:`sgd_update`."""
-    return _blocked(ADAM, params, m, v, grads, (step, eps_hat, beta1, beta2), l2, n_l2)
+    return _blocked(np.int64(ADAM), params, m, v, grads, (step, eps_hat, beta1, beta2), l2, n_l2)
 
 
 @njit(**JIT)

@@ -126,8 +126,10 @@ def _forward_backward(grads, Z, A, D1, D2, x, y, params, layout, alpha, loss, sc
     B = x.shape[0]
     n_out = layout[L - 1, N_OUT]
     forward_batch(Z, A, x, params, layout, alpha, B)
+    # np.bool_, not the literal True: a literal compiles a second loss_forward beside the
+    # one Python callers (fastnn.metrics) use, about a second of every cold start
     batch_loss = loss_forward(view2(D1, 0, B, n_out), view2(Z, layout[L - 1, WS_OFF], B, n_out),
-                              y, loss, scale, True)
+                              y, loss, scale, np.bool_(True))
     backward_batch(grads, D1, D2, Z, A, x, params, layout, alpha)
     return batch_loss
 
